@@ -1,0 +1,29 @@
+"""`ifplay models`: list engines, whether each is installed, and the embedded default model."""
+
+import argparse
+
+from ifplay.embedded import EMBEDDED_MODEL
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("models", help="list engines and the embedded default model")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ifplay.embedded import embedded_gguf
+    from ifplay.errors import IfplayError
+    from ifplay.models import ENGINE_INFO
+
+    try:
+        where = str(embedded_gguf())
+    except IfplayError as err:
+        where = f"missing ({err})"
+    print(f"default model: {EMBEDDED_MODEL} (embedded)")
+    print(f"  gguf: {where}")
+    print("engines:")
+    for info in ENGINE_INFO.values():
+        state = "installed" if info.installed else f"not installed (pip install '{info.extra}')"
+        default = " [default]" if info.name == "transformers" else ""
+        print(f"  {info.name:<13}{state:<48}{info.summary}{default}")
+    return 0

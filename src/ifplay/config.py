@@ -1,0 +1,124 @@
+"""Typed schemas for every YAML a user writes, and the loader that turns mistakes into one line.
+
+Every schema derives from `Schema` (unknown keys are errors). `load_config(path, SchemaType)` reads a
+YAML file and returns the validated object, or raises `ConfigError("<file>: <field>: <problem>")`.
+"""
+
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ifplay.embedded import EMBEDDED_MODEL
+from ifplay.errors import ConfigError
+
+Engine = Literal["transformers", "llamacpp", "vllm", "openai"]
+ENGINES: tuple[str, ...] = ("transformers", "llamacpp", "vllm", "openai")
+
+
+class Schema(BaseModel):
+    """Base for all config schemas: strict about unknown keys, validated on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ModelSpec(Schema):
+    """One model role: which weights, which engine, and how to sample from it."""
+
+    name: str = Field(
+        EMBEDDED_MODEL,
+        min_length=1,
+        description="`smollm2-135m-instruct` (embedded), a local checkpoint folder, or a Hub id.",
+    )
+    engine: Engine = "transformers"
+    temperature: float = Field(0.7, ge=0.0, le=5.0)
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    max_new_tokens: int = Field(256, ge=1)
+    n: int = Field(1, ge=1, description="Generations per prompt.")
+    seed: int | None = None
+    # transformers
+    dtype: Literal["float32", "bfloat16", "float16", "auto"] = "float32"
+    device: str | None = Field(None, description="transformers device, e.g. cpu or cuda:0.")
+    batch_size: int = Field(8, ge=1, description="Prompts per engine call.")
+    # vLLM
+    tensor_parallel_size: int = Field(1, ge=1)
+    gpu_memory_utilization: float = Field(0.9, gt=0.0, le=1.0)
+    max_model_len: int | None = Field(None, ge=1)
+    # llama.cpp
+    gguf_file: str | None = Field(None, description="GGUF path for llama.cpp (embedded default: the wheel's file).")
+    n_ctx: int = Field(2048, ge=128)
+    # OpenAI-compatible endpoint
+    base_url: str | None = None
+    api_key_env: str = Field("OPENAI_API_KEY", description="Env var holding the key; never logged.")
+
+    @field_validator("name")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+
+class DataSource(Schema):
+    """Where prompts come from: a local json/jsonl/parquet file or folder, or a Hub dataset id."""
+
+    path: str = Field(min_length=1)
+    split: str = "train"
+    prompt_column: str = "prompt"
+    limit: Annotated[int, Field(ge=1)] | None = None
+
+
+SchemaT = TypeVar("SchemaT", bound=BaseModel)
+
+
+def format_location(loc: tuple[Any, ...]) -> str:
+    """('steps', 2, 'temperature') -> 'steps[2].temperature'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "<top level>"
+
+
+def _first_error(err: ValidationError) -> str:
+    first = err.errors()[0]
+    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = "unknown key"
+    elif first["type"] == "missing":
+        msg = "required key is missing"
+    msg = msg.removeprefix("Value error, ")
+    return f"{format_location(loc)}: {msg}"
+
+
+def validate_config(data: Any, schema: type[SchemaT], source: str) -> SchemaT:
+    """Validate already-parsed data against `schema`; errors name `source` and the field."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping at the top level, got {type(data).__name__}")
+    try:
+        return schema.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(f"{source}: {_first_error(err)}") from None
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Parse a YAML file; missing files and syntax errors become one-line ConfigErrors."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such file")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "parse error"
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(f"{path}: {where}: invalid YAML ({problem})") from None
+
+
+def load_config(path: str | Path, schema: type[SchemaT]) -> SchemaT:
+    """Read and validate one YAML declaration."""
+    return validate_config(read_yaml(path), schema, str(path))
