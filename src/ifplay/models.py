@@ -36,7 +36,9 @@ ENGINE_INFO: dict[str, EngineInfo] = {
     ),
     "llamacpp": EngineInfo("llamacpp", "llama_cpp", "ifplay[llamacpp]", "llama.cpp on a GGUF file"),
     "vllm": EngineInfo("vllm", "vllm", "ifplay[vllm]", "vLLM on GPUs, tensor-parallel"),
-    "openai": EngineInfo("openai", "openai", "core", "any OpenAI-compatible server (vllm serve, TGI, APIs)"),
+    "openai": EngineInfo(
+        "openai", "openai", "core", "any OpenAI-compatible server (vllm serve, TGI, APIs)"
+    ),
 }
 assert set(ENGINE_INFO) == set(ENGINES)
 
@@ -82,7 +84,10 @@ def build_llm(spec: ModelSpec) -> Any:
         if gguf is None:
             raise IfplayError(f"model {spec.name!r}: engine 'llamacpp' needs gguf_file")
         return LlamaCppLLM(
-            model_path=gguf, n_ctx=spec.n_ctx, seed=spec.seed or 4294967295, generation_kwargs=kwargs
+            model_path=gguf,
+            n_ctx=spec.n_ctx,
+            seed=spec.seed or 4294967295,
+            generation_kwargs=kwargs,
         )
     if spec.engine == "vllm":
         from distilabel.models.llms import vLLM
@@ -107,9 +112,8 @@ def build_llm(spec: ModelSpec) -> Any:
     key = os.environ.get(spec.api_key_env)
     if not key:
         raise IfplayError(f"engine 'openai': environment variable {spec.api_key_env} is not set")
-    return OpenAILLM(
-        model=spec.name, base_url=spec.base_url, api_key=SecretStr(key), generation_kwargs=kwargs
-    )
+    endpoint = {"base_url": spec.base_url} if spec.base_url else {}
+    return OpenAILLM(model=spec.name, api_key=SecretStr(key), generation_kwargs=kwargs, **endpoint)
 
 
 def generation_kwargs(spec: ModelSpec) -> dict[str, Any]:

@@ -8,9 +8,8 @@ template, and calls `model.generate` once per batch: ~5x the tokens/s of batch 1
 from typing import Any
 
 from distilabel.models.llms.base import LLM
-from distilabel.models.llms.typing import GenerateOutput
 from distilabel.models.llms.utils import prepare_output
-from distilabel.steps.tasks.typing import StandardInput
+from distilabel.typing import GenerateOutput, StandardInput
 from pydantic import Field, PrivateAttr, validate_call
 
 

@@ -1,0 +1,1 @@
+"""ifplay's distilabel steps and tasks, one concept per module."""

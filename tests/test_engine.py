@@ -1,0 +1,91 @@
+"""The batched transformers engine and the engine factory."""
+
+import pytest
+
+from ifplay.config import ModelSpec
+from ifplay.errors import IfplayError
+from ifplay.models import build_llm, generation_kwargs, resolve_model_path
+from ifplay.transformers_llm import BatchedTransformersLLM
+
+PROMPTS = [
+    [{"role": "user", "content": "Hi"}],
+    [{"role": "user", "content": "Write a long poem about the sea and the sky, please."}],
+    [{"role": "user", "content": "What is two plus two?"}],
+]
+
+
+def _load(path, **kwargs) -> BatchedTransformersLLM:
+    llm = BatchedTransformersLLM(model=str(path), **kwargs)
+    llm.load()
+    return llm
+
+
+def test_batched_greedy_matches_one_at_a_time(tiny_model_dir):
+    llm = _load(tiny_model_dir)
+    batched = llm.generate(PROMPTS, max_new_tokens=12, temperature=0.0)
+    single = [llm.generate([p], max_new_tokens=12, temperature=0.0)[0] for p in PROMPTS]
+    assert [b["generations"] for b in batched] == [s["generations"] for s in single]
+    assert [b["statistics"]["output_tokens"] for b in batched] == [
+        s["statistics"]["output_tokens"] for s in single
+    ]
+
+
+def test_num_generations_and_token_counts(tiny_model_dir):
+    llm = _load(tiny_model_dir, seed=0)
+    outputs = llm.generate(PROMPTS, num_generations=3, max_new_tokens=8, temperature=1.0)
+    assert len(outputs) == len(PROMPTS)
+    for out in outputs:
+        assert len(out["generations"]) == 3
+        assert all(0 <= n <= 8 for n in out["statistics"]["output_tokens"])
+        assert out["statistics"]["input_tokens"][0] > 0
+
+
+def test_prompt_uses_chat_template(tiny_model_dir):
+    llm = _load(tiny_model_dir)
+    text = llm.render([{"role": "user", "content": "ping"}])
+    assert "<|im_start|>user\nping<|im_end|>" in text
+    assert text.endswith("<|im_start|>assistant\n")
+
+
+def test_embedded_checkpoint_keeps_chat_template(embedded_checkpoint_dir):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(embedded_checkpoint_dir)
+    assert "<|im_start|>" in tokenizer.chat_template
+    assert (embedded_checkpoint_dir / "model.safetensors").is_file()
+    assert resolve_model_path("smollm2-135m-instruct") == str(embedded_checkpoint_dir)
+
+
+def test_factory_builds_transformers_llm_with_sampling(tiny_model_dir):
+    spec = ModelSpec(name=str(tiny_model_dir), temperature=0.3, top_p=0.8, max_new_tokens=5)
+    llm = build_llm(spec)
+    assert isinstance(llm, BatchedTransformersLLM)
+    assert llm.generation_kwargs == {"max_new_tokens": 5, "temperature": 0.3, "top_p": 0.8}
+    assert generation_kwargs(spec) == llm.generation_kwargs
+
+
+def test_openai_engine_reads_key_from_env_and_never_shows_it(monkeypatch):
+    monkeypatch.setenv("IFPLAY_TEST_KEY", "sk-secret-value")
+    spec = ModelSpec(
+        name="served-model",
+        engine="openai",
+        base_url="http://127.0.0.1:9/v1",
+        api_key_env="IFPLAY_TEST_KEY",
+    )
+    llm = build_llm(spec)
+    assert llm.api_key.get_secret_value() == "sk-secret-value"
+    assert "sk-secret-value" not in repr(llm) and "sk-secret-value" not in str(llm.dump())
+
+
+def test_openai_engine_without_key_is_a_clear_error(monkeypatch):
+    monkeypatch.delenv("IFPLAY_MISSING_KEY", raising=False)
+    spec = ModelSpec(name="m", engine="openai", api_key_env="IFPLAY_MISSING_KEY")
+    with pytest.raises(IfplayError, match="IFPLAY_MISSING_KEY is not set"):
+        build_llm(spec)
+
+
+def test_missing_local_model_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(IfplayError, match="no such folder"):
+        resolve_model_path(str(tmp_path / "nope"))
+    with pytest.raises(IfplayError, match="no config.json"):
+        resolve_model_path(str(tmp_path))
