@@ -89,3 +89,15 @@ def test_missing_local_model_folder_is_a_clear_error(tmp_path):
         resolve_model_path(str(tmp_path / "nope"))
     with pytest.raises(IfplayError, match="no config.json"):
         resolve_model_path(str(tmp_path))
+
+
+def test_seeded_sampling_depends_only_on_the_batch(tiny_model_dir):
+    llm = _load(tiny_model_dir, seed=7)
+    first = llm.generate(PROMPTS[:2], num_generations=2, max_new_tokens=8, temperature=1.0)
+    llm.generate(PROMPTS[2:], max_new_tokens=8, temperature=1.0)  # consumes random state
+    again = llm.generate(PROMPTS[:2], num_generations=2, max_new_tokens=8, temperature=1.0)
+    assert [o["generations"] for o in first] == [o["generations"] for o in again]
+    other = _load(tiny_model_dir, seed=8).generate(
+        PROMPTS[:2], num_generations=2, max_new_tokens=8, temperature=1.0
+    )
+    assert [o["generations"] for o in other] != [o["generations"] for o in first]

@@ -1,4 +1,4 @@
-"""`ifplay generate CONFIG`: run a pipeline declaration and save its dataset."""
+"""`ifplay generate CONFIG`: run a pipeline declaration and save its dataset(s)."""
 
 import argparse
 import json
@@ -17,8 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         help="output folder (default: the config's output_dir or runs/<name>)",
     )
-    parser.add_argument("--limit", type=int, help="use only the first N input rows")
-    parser.add_argument("--model", help="override the generation model name")
+    parser.add_argument("--limit", type=int, help="cap the rows sent to the generating model")
+    parser.add_argument("--model", help="override the generating (policy) model name")
     parser.add_argument("--force", action="store_true", help="replace an existing output folder")
     parser.add_argument("--no-cache", action="store_true", help="ignore distilabel's cached steps")
     parser.add_argument("-v", "--verbose", action="store_true", help="show distilabel's logs")
@@ -27,9 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("DISTILABEL_LOG_LEVEL", "INFO" if args.verbose else "WARNING")
-    from ifplay import __version__
     from ifplay.errors import IfplayError
-    from ifplay.outputs import check_output_free, save_dataset, staged_folder
+    from ifplay.outputs import check_output_free
     from ifplay.pipelines import PIPELINES, load_pipeline
 
     if args.limit is not None and args.limit < 1:
@@ -40,19 +39,37 @@ def run(args: argparse.Namespace) -> int:
     output = args.output or Path(config.output_dir or Path("runs") / config.name)
     check_output_free(output, args.force)
     started = time.time()
-    dataset = PIPELINES[config.kind].run(
+    result = PIPELINES[config.kind].run(
         config, base_dir=args.config.parent, limit=args.limit, use_cache=not args.no_cache
     )
     elapsed = time.time() - started
-    with staged_folder(output, force=args.force) as folder:
-        save_dataset(dataset, folder)
+    write_pipeline_output(result, output, config, args.config, elapsed, args.force)
+    sizes = ", ".join(f"{name}: {len(ds)} rows" for name, ds in result.splits.items())
+    print(f"{sizes} -> {output} ({elapsed:.1f}s)")
+    if len(result.splits) > 1:
+        print(json.dumps(result.stats, indent=2))
+    return 0
+
+
+def write_pipeline_output(
+    result, output: Path, config, config_file: Path, seconds: float, force: bool
+) -> None:
+    """Save every split (top level when there is one, else one subfolder each) + run.json + stats."""
+    from ifplay import __version__
+    from ifplay.outputs import save_dataset, staged_folder
+
+    with staged_folder(output, force=force) as folder:
+        single = len(result.splits) == 1
+        for name, dataset in result.splits.items():
+            target = folder if single else folder / name
+            target.mkdir(exist_ok=True)
+            save_dataset(dataset, target)
         record = {
             "ifplay_version": __version__,
-            "config_file": str(args.config),
+            "config_file": str(config_file),
             "config": config.model_dump(mode="json"),
-            "rows": len(dataset),
-            "seconds": round(elapsed, 2),
+            "splits": {name: len(ds) for name, ds in result.splits.items()},
+            "seconds": round(seconds, 2),
         }
         (folder / "run.json").write_text(json.dumps(record, indent=2) + "\n")
-    print(f"{len(dataset)} rows -> {output}/data.jsonl and {output}/dataset ({elapsed:.1f}s)")
-    return 0
+        (folder / "stats.json").write_text(json.dumps(result.stats, indent=2) + "\n")

@@ -1,7 +1,7 @@
 """Pipeline declarations (`pipelines/*.yaml`): each `kind` maps to a schema and a runner.
 
 `load_pipeline(path)` validates a declaration by its `kind`; `PIPELINES[kind].run(config, base_dir,
-limit)` builds and runs the distilabel pipeline and returns the finished dataset.
+limit, use_cache)` builds and runs the distilabel pipeline(s) and returns a `PipelineOutput`.
 """
 
 from collections.abc import Callable
@@ -13,6 +13,8 @@ from pydantic import BaseModel
 
 from ifplay.config import read_yaml, validate_config
 from ifplay.errors import ConfigError
+from ifplay.pipelines.autoif import AutoIFConfig, run_autoif
+from ifplay.pipelines.base import PipelineOutput
 from ifplay.pipelines.generate import GenerateConfig, run_generate
 
 
@@ -24,7 +26,10 @@ class PipelineKind:
     run: Callable[..., Any]
 
 
+__all__ = ["PIPELINES", "PipelineKind", "PipelineOutput", "load_pipeline"]
+
 PIPELINES: dict[str, PipelineKind] = {
+    "autoif": PipelineKind(AutoIFConfig, run_autoif),
     "generate": PipelineKind(GenerateConfig, run_generate),
 }
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ifplay.config import DataSource, ModelSpec, Schema
-from ifplay.errors import IfplayError
+from ifplay.pipelines.base import PipelineOutput, run_distilabel
 
 
 class GenerateConfig(Schema):
@@ -28,7 +28,7 @@ class GenerateConfig(Schema):
 def run_generate(
     config: GenerateConfig, base_dir: Path, limit: int | None = None, use_cache: bool = True
 ) -> Any:
-    """Run the pipeline and return the finished `datasets.Dataset` (nothing is written here)."""
+    """Run the pipeline; returns a `PipelineOutput` with one split, `data` (nothing is written here)."""
     from distilabel.pipeline import Pipeline
     from distilabel.steps import LoadDataFromDicts
     from distilabel.steps.tasks import TextGeneration
@@ -58,13 +58,8 @@ def run_generate(
             total=len(ds), description=f"{config.name}: generating", input_batch_size=batch
         )
         load >> generate >> progress
-    distiset = pipe.run(use_cache=use_cache)
-    if "default" not in distiset:
-        raise IfplayError(
-            f"pipeline {config.name!r} produced no rows (rerun with -v to see distilabel's logs, "
-            "and --no-cache to ignore a cached partial run)"
-        )
-    return _tidy(distiset["default"]["train"], config.model)
+    dataset = _tidy(run_distilabel(pipe, use_cache), config.model)
+    return PipelineOutput(splits={"data": dataset}, stats={"rows": len(dataset)})
 
 
 def _tidy(ds: Any, model: ModelSpec) -> Any:

@@ -1,0 +1,37 @@
+"""`SandboxedStep`: a distilabel Step that owns a sandbox pool for the life of its worker process."""
+
+from typing import Any
+
+from distilabel.steps import Step
+from pydantic import Field, PrivateAttr
+
+
+class SandboxedStep(Step):
+    """Starts `ifplay.sandbox.Sandbox` on load and closes it on unload; subclasses use `self.sandbox`."""
+
+    sandbox_workers: int = Field(2, ge=1)
+    sandbox_timeout_s: float = Field(2.0, gt=0)
+    sandbox_memory_mb: int = Field(512, ge=64)
+
+    _sandbox: Any = PrivateAttr(None)
+
+    def load(self) -> None:
+        from ifplay.sandbox import Sandbox
+
+        super().load()
+        self._sandbox = Sandbox(
+            workers=self.sandbox_workers,
+            timeout_s=self.sandbox_timeout_s,
+            memory_mb=self.sandbox_memory_mb,
+        )
+        self._sandbox.__enter__()
+
+    def unload(self) -> None:
+        if self._sandbox is not None:
+            self._sandbox.__exit__(None, None, None)
+            self._sandbox = None
+        super().unload()
+
+    @property
+    def sandbox(self) -> Any:
+        return self._sandbox
