@@ -10,6 +10,7 @@ import argparse
 import importlib
 import pkgutil
 import sys
+import warnings
 from collections.abc import Sequence
 
 import ifplay.commands
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
+    warnings.filterwarnings("ignore", module="pydantic")  # distilabel's field declarations
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

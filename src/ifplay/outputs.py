@@ -4,6 +4,7 @@
 the block succeeds; on error the staging folder is removed and `final` is untouched.
 """
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -46,3 +47,27 @@ def save_dataset(ds: Any, folder: Path, jsonl_name: str = "data.jsonl") -> None:
     datasets.disable_progress_bars()
     ds.save_to_disk(str(folder / "dataset"))
     ds.to_json(str(folder / jsonl_name), lines=True, force_ascii=False)
+
+
+def save_pipeline_output(
+    result: Any, output: Path, config: Any, config_file: Path, seconds: float, force: bool
+) -> None:
+    """Save a `PipelineOutput`: every split (top level when there is one, else one subfolder each),
+    `run.json` (version, config, split sizes, seconds) and `stats.json` (per-stage counts)."""
+    from ifplay import __version__
+
+    with staged_folder(output, force=force) as folder:
+        single = len(result.splits) == 1
+        for name, dataset in result.splits.items():
+            target = folder if single else folder / name
+            target.mkdir(exist_ok=True)
+            save_dataset(dataset, target)
+        record = {
+            "ifplay_version": __version__,
+            "config_file": str(config_file),
+            "config": config.model_dump(mode="json"),
+            "splits": {name: len(ds) for name, ds in result.splits.items()},
+            "seconds": round(seconds, 2),
+        }
+        (folder / "run.json").write_text(json.dumps(record, indent=2) + "\n")
+        (folder / "stats.json").write_text(json.dumps(result.stats, indent=2) + "\n")

@@ -39,8 +39,10 @@ class BatchedTransformersLLM(LLM):
         """Load weights and tokenizer (left padding, pad = eos when the model has no pad token)."""
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
         super().load()
+        hf_logging.disable_progress_bar()
         device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
         tokenizer = AutoTokenizer.from_pretrained(self.model)
         tokenizer.padding_side = "left"

@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("DISTILABEL_LOG_LEVEL", "INFO" if args.verbose else "WARNING")
     from ifplay.errors import IfplayError
-    from ifplay.outputs import check_output_free
+    from ifplay.outputs import check_output_free, save_pipeline_output
     from ifplay.pipelines import PIPELINES, load_pipeline
 
     if args.limit is not None and args.limit < 1:
@@ -43,33 +43,9 @@ def run(args: argparse.Namespace) -> int:
         config, base_dir=args.config.parent, limit=args.limit, use_cache=not args.no_cache
     )
     elapsed = time.time() - started
-    write_pipeline_output(result, output, config, args.config, elapsed, args.force)
+    save_pipeline_output(result, output, config, args.config, elapsed, args.force)
     sizes = ", ".join(f"{name}: {len(ds)} rows" for name, ds in result.splits.items())
     print(f"{sizes} -> {output} ({elapsed:.1f}s)")
     if len(result.splits) > 1:
         print(json.dumps(result.stats, indent=2))
     return 0
-
-
-def write_pipeline_output(
-    result, output: Path, config, config_file: Path, seconds: float, force: bool
-) -> None:
-    """Save every split (top level when there is one, else one subfolder each) + run.json + stats."""
-    from ifplay import __version__
-    from ifplay.outputs import save_dataset, staged_folder
-
-    with staged_folder(output, force=force) as folder:
-        single = len(result.splits) == 1
-        for name, dataset in result.splits.items():
-            target = folder if single else folder / name
-            target.mkdir(exist_ok=True)
-            save_dataset(dataset, target)
-        record = {
-            "ifplay_version": __version__,
-            "config_file": str(config_file),
-            "config": config.model_dump(mode="json"),
-            "splits": {name: len(ds) for name, ds in result.splits.items()},
-            "seconds": round(seconds, 2),
-        }
-        (folder / "run.json").write_text(json.dumps(record, indent=2) + "\n")
-        (folder / "stats.json").write_text(json.dumps(result.stats, indent=2) + "\n")

@@ -40,6 +40,7 @@ class SeedsConfig(Schema):
 
 class EvolveConfig(Schema):
     rewrites: int = Field(100, ge=0, description="New constraints asked for per seed (K).")
+    max_new_tokens: int | None = Field(None, ge=1, description="Default: the supervisor's.")
 
 
 class DedupConfig(Schema):
@@ -49,6 +50,7 @@ class DedupConfig(Schema):
 
 class VerifiersConfig(Schema):
     functions: int = Field(8, ge=1, description="Candidate functions per instruction (K).")
+    max_new_tokens: int | None = Field(None, ge=1, description="Default: the supervisor's.")
     min_accuracy: float = Field(0.8, ge=0, le=1)
     min_functions: int = Field(1, ge=1)
     timeout_s: float = Field(2.0, gt=0, description="Wall-clock limit per verifier call.")
@@ -59,6 +61,7 @@ class VerifiersConfig(Schema):
 class BackTranslationConfig(Schema):
     method: Literal["embedding", "none"] = "embedding"
     threshold: float = Field(0.4, ge=-1, le=1)
+    max_new_tokens: int | None = Field(None, ge=1, description="Default: the supervisor's.")
 
 
 class QueriesConfig(Schema):
@@ -160,9 +163,12 @@ def _instruction_row(
     }
 
 
-def _role(spec: ModelSpec, n: int, seed: int) -> ModelSpec:
-    """The role's spec asking for `n` samples, seeded when the spec has no seed of its own."""
-    return spec.model_copy(update={"n": n, "seed": spec.seed if spec.seed is not None else seed})
+def _role(spec: ModelSpec, n: int, seed: int, max_new_tokens: int | None = None) -> ModelSpec:
+    """The role's spec for one stage: `n` samples, the stage's token cap, a seed if it has none."""
+    update: dict[str, Any] = {"n": n, "seed": spec.seed if spec.seed is not None else seed}
+    if max_new_tokens is not None:
+        update["max_new_tokens"] = max_new_tokens
+    return spec.model_copy(update=update)
 
 
 def build_instruction_pipeline(config: AutoIFConfig, seeds: list[dict[str, Any]]) -> Any:
@@ -187,7 +193,9 @@ def build_instruction_pipeline(config: AutoIFConfig, seeds: list[dict[str, Any]]
         tail = load
         if config.evolve.rewrites > 0:
             evolve = EvolveInstructions(
-                llm=build_llm(_role(sup, config.evolve.rewrites, config.seed)),
+                llm=build_llm(
+                    _role(sup, config.evolve.rewrites, config.seed, config.evolve.max_new_tokens)
+                ),
                 num_generations=config.evolve.rewrites,
                 input_batch_size=batch,
             )
@@ -195,7 +203,7 @@ def build_instruction_pipeline(config: AutoIFConfig, seeds: list[dict[str, Any]]
             tail = tail >> evolve >> expand
         dedup = DropNearDuplicates(method=config.dedup.method, threshold=config.dedup.threshold)
         synthesize = SynthesizeVerifiers(
-            llm=build_llm(_role(sup, v.functions, config.seed + 1)),
+            llm=build_llm(_role(sup, v.functions, config.seed + 1, v.max_new_tokens)),
             num_generations=v.functions,
             input_batch_size=batch,
         )
@@ -208,7 +216,9 @@ def build_instruction_pipeline(config: AutoIFConfig, seeds: list[dict[str, Any]]
             input_batch_size=batch,
         )
         backtranslate = BackTranslate(
-            llm=build_llm(_role(sup, 1, config.seed + 2)), num_generations=1, input_batch_size=batch
+            llm=build_llm(_role(sup, 1, config.seed + 2, config.backtranslation.max_new_tokens)),
+            num_generations=1,
+            input_batch_size=batch,
         )
         check = CheckBackTranslation(
             method=config.backtranslation.method,
@@ -291,7 +301,11 @@ def build_splits(config: AutoIFConfig, scored: list[dict[str, Any]]) -> tuple[li
     s = config.splits
     sft, dpo = [], []
     for row in scored:
-        meta = {"instructions": row["instructions"], "family_ids": row["family_ids"]}
+        meta = {
+            "instructions": row["instructions"],
+            "family_ids": row["family_ids"],
+            "verifiers": row["verifiers"],
+        }
         for item in sft_rows(
             row["prompt"], row["responses"], row["pass_rates"], s.sft_min_pass_rate
         ):
@@ -323,7 +337,7 @@ def run_autoif(
     scored.sort(key=lambda row: row["prompt_id"])
     sft, dpo = build_splits(config, scored)
     stats = _stats(instructions, prompt_stats, scored, sft, dpo)
-    keep = ["prompt", "instructions", "family_ids", "responses", "pass_rates"]
+    keep = ["prompt", "instructions", "family_ids", "verifiers", "responses", "pass_rates"]
     splits = {
         "sft": datasets.Dataset.from_list(sft),
         "dpo": datasets.Dataset.from_list(dpo),

@@ -1,0 +1,28 @@
+"""`ifplay loop LOOP.yaml`: run (or resume) generate -> train -> evaluate iterations, then report."""
+
+import argparse
+import os
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "loop", help="run or resume a self-play loop (recipes/loops/*.yaml) and write its report"
+    )
+    parser.add_argument("loop_file", type=Path, help="loop YAML")
+    parser.add_argument("--output", type=Path, help="run folder (default: runs/<name>)")
+    parser.add_argument("--force", action="store_true", help="redo finished stages too")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show distilabel's logs")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    os.environ.setdefault("DISTILABEL_LOG_LEVEL", "INFO" if args.verbose else "WARNING")
+    from ifplay.loop.runner import LoopRun
+    from ifplay.report import write_report
+
+    loop = LoopRun(args.loop_file, force=args.force, output=args.output)
+    run_dir = loop.run()
+    report = write_report(run_dir)
+    print(f"loop finished: {run_dir}; report: {report}")
+    return 0

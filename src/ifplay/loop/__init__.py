@@ -1,0 +1,1 @@
+"""The self-play loop: `config` (the loop YAML), `manifest` (stage records), `runner` (stages)."""

@@ -1,0 +1,197 @@
+"""Run a loop: [baseline eval] then, per iteration, generate -> train -> evaluate.
+
+Layout: `runs/<name>/manifest.json` and `runs/<name>/iter-<k>/{data,model,eval}` (`iter-0/eval` is the
+start model's baseline). A stage is skipped when the manifest says it finished with the same
+configuration hash (each hash chains the previous stage's, so redoing a stage redoes what follows);
+anything else, including a stage that was running when the process died, is redone from a clean folder.
+"""
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ifplay import __version__
+from ifplay.config import ModelSpec
+from ifplay.loop.config import LoopConfig, load_loop, resolve_relative
+from ifplay.loop.manifest import Manifest, config_hash, file_hash
+
+
+class LoopRun:
+    """One loop run over its folder; `run()` executes every unfinished stage in order."""
+
+    def __init__(self, loop_file: Path, force: bool = False, output: Path | None = None):
+        self.loop_file = loop_file
+        self.config: LoopConfig = load_loop(loop_file)
+        self.force = force
+        self.root = output or Path(self.config.output_dir or Path("runs") / self.config.name)
+        base = loop_file.parent
+        self.pipeline_file = resolve_relative(self.config.iteration.pipeline, base)
+        self.recipe_file = resolve_relative(self.config.iteration.recipe, base)
+        self.manifest: Manifest | None = None
+
+    def run(self) -> Path:
+        """Run or resume the loop; returns the run folder."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.manifest = Manifest.open(
+            self.root / "manifest.json",
+            {
+                "name": self.config.name,
+                "loop_file": str(self.loop_file),
+                "loop": self.config.model_dump(mode="json"),
+                "ifplay_version": __version__,
+            },
+        )
+        current = self.config.model
+        digest = config_hash(current, self.config.engine)
+        if self.config.eval.baseline:
+            self._stage(
+                "iter-0/eval", config_hash(digest, self._eval_settings()), current, self._eval
+            )
+        for k in range(1, self.config.iterations + 1):
+            folder = self.root / f"iter-{k}"
+            digest = config_hash(
+                digest,
+                "generate",
+                file_hash(self.pipeline_file),
+                self.config.iteration.generate_limit,
+            )
+            self._stage(f"iter-{k}/generate", digest, current, self._generate, folder / "data")
+            digest = config_hash(
+                digest,
+                "train",
+                file_hash(self.recipe_file),
+                self.config.iteration.model_dump(mode="json"),
+            )
+            self._stage(f"iter-{k}/train", digest, current, self._train, folder / "model", k)
+            current = str(folder / "model")
+            self._stage(
+                f"iter-{k}/eval", config_hash(digest, self._eval_settings()), current, self._eval
+            )
+        return self.root
+
+    # -- stage bookkeeping -------------------------------------------------------------------
+
+    def _stage(
+        self,
+        key: str,
+        digest: str,
+        model: str,
+        action: Callable[..., dict[str, Any]],
+        output: Path | None = None,
+        *extra: Any,
+    ) -> None:
+        assert self.manifest is not None
+        output = output or self.root / key
+        if not self.force and self.manifest.is_done(key, digest) and output.exists():
+            print(f"[{key}] done earlier, skipped")
+            return
+        if output.exists():
+            shutil.rmtree(output)  # half-written by a killed run, or redone on purpose
+        self.manifest.start(key, digest, {"model": model}, {"path": str(output)})
+        print(f"[{key}] running (model: {model})")
+        started = time.time()
+        summary = action(model, output, *extra)
+        self.manifest.finish(key, time.time() - started, summary)
+        print(f"[{key}] finished in {time.time() - started:.0f}s")
+
+    def _eval_settings(self) -> dict[str, Any]:
+        return self.config.eval.model_dump(mode="json")
+
+    # -- the three stages --------------------------------------------------------------------
+
+    def _generate(self, model: str, output: Path) -> dict[str, Any]:
+        from ifplay.outputs import save_pipeline_output
+        from ifplay.pipelines import PIPELINES, load_pipeline
+
+        config = load_pipeline(self.pipeline_file)
+        config.model.name = model
+        config.model.engine = self.config.engine
+        started = time.time()
+        result = PIPELINES[config.kind].run(
+            config,
+            base_dir=self.pipeline_file.parent,
+            limit=self.config.iteration.generate_limit,
+            use_cache=True,
+        )
+        save_pipeline_output(
+            result, output, config, self.pipeline_file, time.time() - started, True
+        )
+        return {
+            "splits": {name: len(ds) for name, ds in result.splits.items()},
+            "stats": result.stats,
+        }
+
+    def _train(self, model: str, output: Path, k: int) -> dict[str, Any]:
+        from ifplay.training import run_recipe
+
+        spec = self.config.iteration
+        dataset = training_data(self.root, k, spec.split, spec.mix_previous)
+        result = run_recipe(
+            self.recipe_file,
+            dataset_dir=dataset,
+            model=model,
+            ref_model=model,
+            output_dir=output,
+            overrides=dict(spec.train_overrides),
+            force=True,
+        )
+        keep = ("train_loss", "loss", "rewards/margins", "rewards/accuracies", "train_runtime")
+        metrics = {k: v for k, v in result.metrics.items() if k in keep}
+        heldout = self.root / f"iter-{k}" / "data" / "heldout" / "data.jsonl"
+        if heldout.is_file():
+            metrics.update(self._heldout_margin(heldout, str(output), model))
+        return {
+            "dataset": str(dataset),
+            "rows": result.rows,
+            "steps": result.steps,
+            "metrics": metrics,
+        }
+
+    def _heldout_margin(self, heldout: Path, policy: str, reference: str) -> dict[str, float]:
+        """Implicit reward margin of the trained model vs its reference on held-out pairs."""
+        from ifplay.margins import reward_margins
+        from ifplay.models import resolve_model_path
+        from ifplay.training import load_recipe
+
+        rows = [json.loads(line) for line in heldout.read_text().splitlines() if line.strip()]
+        beta = float(load_recipe(self.recipe_file).values.get("beta", 0.1))
+        return reward_margins(policy, resolve_model_path(reference), rows, beta)
+
+    def _eval(self, model: str, output: Path) -> dict[str, Any]:
+        from ifplay.evaluation import run_eval
+
+        settings = self.config.eval
+        spec = ModelSpec(
+            name=model,
+            engine=self.config.engine,
+            temperature=0.0,
+            max_new_tokens=settings.max_new_tokens,
+            batch_size=settings.batch_size,
+        )
+        result = run_eval(
+            model=spec, tasks=list(settings.tasks), output_dir=output, limit=settings.limit
+        )
+        return {"metrics": result.get("metrics", {})}
+
+
+def training_data(root: Path, k: int, split: str, mix_previous: bool) -> Path:
+    """Iteration k's training folder: its own `split`, or with `mix_previous` (k > 1) a folder
+    `iter-<k>/train-data` holding iteration k-1's rows followed by iteration k's."""
+    current = root / f"iter-{k}" / "data" / split
+    if not mix_previous or k == 1:
+        return current
+    mixed = root / f"iter-{k}" / "train-data"
+    mixed.mkdir(parents=True, exist_ok=True)
+    rows: list[str] = []
+    for source in (root / f"iter-{k - 1}" / "data" / split, current):
+        rows.extend(line for line in (source / "data.jsonl").read_text().splitlines() if line)
+    (mixed / "data.jsonl").write_text("\n".join(rows) + "\n")
+    return mixed
+
+
+def read_manifest(run_dir: Path) -> dict[str, Any]:
+    """The manifest of a run folder as a dict."""
+    return json.loads((run_dir / "manifest.json").read_text())

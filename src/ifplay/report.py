@@ -1,0 +1,179 @@
+"""`ifplay report RUN_DIR`: a Markdown report and PNG plots of a loop run, iteration by iteration.
+
+Reads `manifest.json`, each iteration's `data/stats.json`, `model/train_result.json` and the eval
+summaries recorded in the manifest; writes `report.md`, `metrics.png`, `data.png` and `loss.png`.
+"""
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ifplay.errors import IfplayError
+
+
+def _iterations(manifest: dict[str, Any]) -> list[int]:
+    keys = manifest.get("stages", {})
+    return sorted({int(k.split("/")[0].removeprefix("iter-")) for k in keys})
+
+
+def _stage(manifest: dict[str, Any], k: int, name: str) -> dict[str, Any]:
+    return manifest["stages"].get(f"iter-{k}/{name}", {})
+
+
+def collect(run_dir: Path) -> dict[str, Any]:
+    """Everything the report shows, gathered from a run folder."""
+    path = run_dir / "manifest.json"
+    if not path.is_file():
+        raise IfplayError(f"{run_dir}: no manifest.json (not a loop run folder)")
+    manifest = json.loads(path.read_text())
+    rows = []
+    for k in _iterations(manifest):
+        ev = _stage(manifest, k, "eval")
+        gen = _stage(manifest, k, "generate")
+        train = _stage(manifest, k, "train")
+        loss_file = run_dir / f"iter-{k}" / "model" / "train_result.json"
+        history = (
+            json.loads(loss_file.read_text()).get("log_history", []) if loss_file.is_file() else []
+        )
+        rows.append(
+            {
+                "iteration": k,
+                "metrics": (ev.get("summary") or {}).get("metrics", {}),
+                "data": (gen.get("summary") or {}),
+                "train": (train.get("summary") or {}),
+                "loss_history": [e for e in history if "loss" in e],
+                "seconds": {
+                    name: _stage(manifest, k, name).get("seconds")
+                    for name in ("generate", "train", "eval")
+                },
+                "status": {
+                    name: _stage(manifest, k, name).get("status", "-")
+                    for name in ("generate", "train", "eval")
+                },
+            }
+        )
+    return {"name": manifest.get("name", run_dir.name), "iterations": rows}
+
+
+def write_report(run_dir: Path) -> Path:
+    """Write `report.md` and the PNG plots into `run_dir`; returns the report path."""
+    data = collect(run_dir)
+    plots = _plots(data, run_dir)
+    lines = [f"# ifplay loop report: {data['name']}", ""]
+    metric_names = sorted({m for row in data["iterations"] for m in row["metrics"]})
+    if metric_names:
+        lines += ["## Evaluation", "", "| iteration | " + " | ".join(metric_names) + " |"]
+        lines.append("|---" * (len(metric_names) + 1) + "|")
+        for row in data["iterations"]:
+            label = "0 (start model)" if row["iteration"] == 0 else str(row["iteration"])
+            values = [_fmt(row["metrics"].get(m)) for m in metric_names]
+            lines.append(f"| {label} | " + " | ".join(values) + " |")
+        first, last = data["iterations"][0], data["iterations"][-1]
+        if first is not last:
+            lines += ["", "Change from the first to the last evaluated model:"]
+            for m in metric_names:
+                a, b = first["metrics"].get(m), last["metrics"].get(m)
+                if isinstance(a, int | float) and isinstance(b, int | float):
+                    lines.append(f"- {m}: {a:.4f} -> {b:.4f} ({b - a:+.4f})")
+        lines.append("")
+    lines += [
+        "## Data and training",
+        "",
+        "| iteration | splits | mean pass rate | train loss | reward margin | seconds (gen/train/eval) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in data["iterations"]:
+        if row["iteration"] == 0:
+            continue
+        splits = row["data"].get("splits", {})
+        stats = row["data"].get("stats", {})
+        mean = (stats.get("responses") or {}).get("mean_pass_rate")
+        metrics = row["train"].get("metrics", {})
+        secs = "/".join(_fmt(row["seconds"][n], 0) for n in ("generate", "train", "eval"))
+        split_text = ", ".join(f"{k}: {v}" for k, v in splits.items())
+        lines.append(
+            f"| {row['iteration']} | {split_text} | {_fmt(mean)} | "
+            f"{_fmt(metrics.get('train_loss'))} | {_fmt(metrics.get('rewards/margins'))} | "
+            f"{_fmt(metrics.get('heldout_reward_margin'))} | {secs} |"
+        )
+    lines += [""] + [f"![{p.stem}]({p.name})" for p in plots]
+    report = run_dir / "report.md"
+    report.write_text("\n".join(lines) + "\n")
+    return report
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    if isinstance(value, int | float):
+        return f"{value:.{digits}f}"
+    return "-" if value is None else str(value)
+
+
+def _plots(data: dict[str, Any], run_dir: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = data["iterations"]
+    written = []
+    metric_names = sorted({m for row in rows for m in row["metrics"]})
+    if metric_names:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for m in metric_names:
+            points = [(r["iteration"], r["metrics"][m]) for r in rows if m in r["metrics"]]
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=m)
+        ax.set_xlabel("iteration (0 = start model)")
+        ax.set_ylabel("score")
+        ax.set_xticks([r["iteration"] for r in rows])
+        ax.set_title("Evaluation per iteration")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+        written.append(_save(fig, run_dir / "metrics.png"))
+    trained = [r for r in rows if r["iteration"] > 0 and r["data"]]
+    if trained:
+        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+        its = [r["iteration"] for r in trained]
+        split_names = sorted({s for r in trained for s in r["data"].get("splits", {})})
+        width = 0.8 / max(1, len(split_names))
+        for i, name in enumerate(split_names):
+            left.bar(
+                [x + i * width for x in its],
+                [r["data"]["splits"].get(name, 0) for r in trained],
+                width,
+                label=name,
+            )
+        left.set_title("Rows per split")
+        left.set_xlabel("iteration")
+        left.legend(fontsize=7)
+        rates = [
+            ((r["data"].get("stats") or {}).get("responses") or {}).get("mean_pass_rate")
+            for r in trained
+        ]
+        right.plot(its, [x if x is not None else float("nan") for x in rates], marker="o")
+        right.set_title("Mean verifier pass rate of sampled responses")
+        right.set_xlabel("iteration")
+        right.set_ylim(0, 1)
+        written.append(_save(fig, run_dir / "data.png"))
+    with_loss = [r for r in rows if r["loss_history"]]
+    if with_loss:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for r in with_loss:
+            steps = [e.get("step", i + 1) for i, e in enumerate(r["loss_history"])]
+            ax.plot(
+                steps, [e["loss"] for e in r["loss_history"]], label=f"iteration {r['iteration']}"
+            )
+        ax.set_xlabel("step")
+        ax.set_ylabel("training loss")
+        ax.set_title("Training loss")
+        ax.legend()
+        written.append(_save(fig, run_dir / "loss.png"))
+    return written
+
+
+def _save(fig: Any, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return path
