@@ -40,6 +40,8 @@ def test_one_line_instruction_cleans_labels_and_rejects_junk():
     assert (
         one_line_instruction("New constraint: End with a question.\nmore") == "End with a question."
     )
+    assert one_line_instruction("Here is a new constraint:\n- Use no commas.") == "Use no commas."
+    assert one_line_instruction("Here is one:") is None
     assert one_line_instruction("") is None
     assert one_line_instruction("ok") is None
     assert one_line_instruction("x" * 400) is None

@@ -16,12 +16,15 @@ _PREFIX = re.compile(
 def one_line_instruction(
     reply: str | None, min_chars: int = 12, max_chars: int = 300
 ) -> str | None:
-    """The first meaningful line of `reply`, without list markers, labels or wrapping quotes."""
+    """The first meaningful line of `reply`, without list markers, labels or wrapping quotes.
+
+    Preamble lines that end with a colon ("Here is a new constraint:") are skipped.
+    """
     if not reply:
         return None
     for line in reply.strip().splitlines():
         text = _PREFIX.sub("", line).strip().strip("\"'“”").strip()
-        if text:
+        if text and not text.endswith(":"):
             return text if min_chars <= len(text) <= max_chars else None
     return None
 

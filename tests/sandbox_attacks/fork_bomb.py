@@ -1,0 +1,9 @@
+# attack: fork bomb
+# expect: error
+# reason: blocked
+import os
+
+
+def evaluate(response):
+    while True:
+        os.fork()

@@ -1,0 +1,5 @@
+# attack: forgets to return
+# expect: error
+# reason: returned NoneType
+def evaluate(response):
+    response.lower()
