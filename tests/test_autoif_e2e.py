@@ -70,16 +70,18 @@ def test_splits_stats_and_layout(tiny_run: Path):
 def test_dpo_verdicts_hold_when_rechecked_in_a_fresh_process(tiny_run: Path):
     script = (
         "import json,sys\n"
-        "from ifplay.sandbox import Sandbox\n"
-        "from ifplay.verification import pass_rates\n"
+        "from ifplay.verification import open_sandbox, pass_rates\n"
         "rows=[json.loads(l) for l in open(sys.argv[1]) if l.strip()]\n"
-        "with Sandbox(workers=2) as sb:\n"
+        "with open_sandbox() as sb:\n"
         "    out=[pass_rates(sb,r['verifiers'],[r['chosen'][0]['content'],r['rejected'][0]['content']]) for r in rows]\n"
         "print(json.dumps(out))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", script, str(tiny_run / "dpo" / "data.jsonl")],
-        capture_output=True, text=True, timeout=300, check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
     )
     rates = json.loads(result.stdout.strip().splitlines()[-1])
     assert rates
@@ -88,7 +90,9 @@ def test_dpo_verdicts_hold_when_rechecked_in_a_fresh_process(tiny_run: Path):
 
 
 @pytest.mark.slow
-def test_trl_trains_two_steps_on_each_split(tiny_run: Path, tiny_model_dir: Path, repo_root: Path, tmp_path: Path):
+def test_trl_trains_two_steps_on_each_split(
+    tiny_run: Path, tiny_model_dir: Path, repo_root: Path, tmp_path: Path
+):
     from ifplay.training import run_recipe
 
     for recipe, split in (("recipes/cpu/dpo.yaml", "dpo"), ("recipes/cpu/sft.yaml", "sft")):
@@ -97,14 +101,20 @@ def test_trl_trains_two_steps_on_each_split(tiny_run: Path, tiny_model_dir: Path
             dataset_dir=tiny_run / split,
             model=str(tiny_model_dir),
             output_dir=tmp_path / split,
-            overrides={"max_steps": 2, "per_device_train_batch_size": 2, "gradient_accumulation_steps": 1},
+            overrides={
+                "max_steps": 2,
+                "per_device_train_batch_size": 2,
+                "gradient_accumulation_steps": 1,
+            },
         )
         assert result.steps == 2
         assert (tmp_path / split / "train_result.json").is_file()
 
 
 @pytest.mark.slow
-def test_sigkill_then_rerun_gives_the_uninterrupted_rows(tiny_run: Path, tmp_path: Path, embedded_checkpoint_dir):
+def test_sigkill_then_rerun_gives_the_uninterrupted_rows(
+    tiny_run: Path, tmp_path: Path, embedded_checkpoint_dir
+):
     env = _env(tmp_path / "cache", embedded_checkpoint_dir)
     steps = tmp_path / "cache" / "distilabel"
     proc = _generate(TINY, tmp_path / "out", env)
@@ -122,5 +132,7 @@ def test_sigkill_then_rerun_gives_the_uninterrupted_rows(tiny_run: Path, tmp_pat
     out, _ = rerun.communicate(timeout=1200)
     assert rerun.returncode == 0, out[-4000:]
     for split in ("sft", "dpo", "responses", "instructions"):
-        assert _rows(tmp_path / "out" / split / "data.jsonl") == _rows(tiny_run / split / "data.jsonl"), split
+        assert _rows(tmp_path / "out" / split / "data.jsonl") == _rows(
+            tiny_run / split / "data.jsonl"
+        ), split
     shutil.rmtree(tmp_path / "cache", ignore_errors=True)

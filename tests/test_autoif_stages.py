@@ -11,12 +11,11 @@ from ifplay.decontam import NgramIndex, contaminated, ifeval_prompts
 from ifplay.pairs import dpo_rows, sft_rows
 from ifplay.parsing import json_object, one_line_instruction, verifier_reply
 from ifplay.queries import compose_prompts
-from ifplay.sandbox import Sandbox
 from ifplay.steps.crossval import cross_validate
 from ifplay.steps.dedup import duplicate_flags
 from ifplay.steps.evolve import EvolveInstructions
 from ifplay.steps.verifiers import SynthesizeVerifiers
-from ifplay.verification import pass_rates
+from ifplay.verification import open_sandbox, pass_rates
 
 LOWER_OK = "def evaluate(response):\n    return response == response.lower()\n"
 LOWER_WRONG = "def evaluate(response):\n    return response == response.upper()\n"
@@ -31,7 +30,7 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def sandbox():
-    with Sandbox(workers=2, timeout_s=1.0, memory_mb=256) as sb:
+    with open_sandbox(workers=2, timeout_s=1.0, memory_mb=256) as sb:
         yield sb
 
 
@@ -208,3 +207,13 @@ def test_sft_and_dpo_rows_follow_the_thresholds():
     assert {p["rejected"][0]["content"] for p in pairs} == {"bad one", "bad two"}
     assert all(p["rejected_pass_rate"] == 0.0 for p in pairs)
     assert dpo_rows("Q?", ["a", "b"], [0.4, 0.3], 0.5) == []
+
+
+def test_library_language_verifier_runs_in_the_sandbox(sandbox):
+    language = get_family("language.response").build({"language": "sv"})
+    rates = pass_rates(
+        sandbox,
+        [[language.verifier_source()]],
+        ["Hej, jag heter Anna och jag bor i Stockholm. Det är en vacker stad.", "This is English."],
+    )
+    assert rates == [1.0, 0.0]

@@ -4,10 +4,43 @@ The only bridge between ifplay's stages and `ifplay.sandbox`: generated code is 
 anywhere else.
 """
 
+import importlib.util
+import shutil
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from ifplay.sandbox import Sandbox, Status
+from ifplay.cache import cache_dir
+from ifplay.sandbox import IsolationPolicy, Sandbox, Status
+
+# Third-party modules verifier code may import (the language family uses langdetect, which needs six).
+VERIFIER_LIBRARIES = ("langdetect", "six")
+
+
+def verifier_library_dir() -> Path:
+    """A cache folder holding copies of VERIFIER_LIBRARIES, the only non-stdlib code the sandbox
+    exposes (read-only) to generated verifiers; copied once from the installed packages."""
+    target = cache_dir("sandbox-libs")
+    for name in VERIFIER_LIBRARIES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            continue
+        if spec.submodule_search_locations:
+            source = Path(list(spec.submodule_search_locations)[0])
+            if not (target / name).is_dir():
+                staging = target / f".{name}.partial"
+                shutil.rmtree(staging, ignore_errors=True)
+                shutil.copytree(source, staging, ignore=shutil.ignore_patterns("__pycache__"))
+                staging.rename(target / name)
+        elif not (target / f"{name}.py").is_file():
+            shutil.copyfile(spec.origin, target / f"{name}.py")
+    return target
+
+
+def open_sandbox(workers: int = 2, timeout_s: float = 2.0, memory_mb: int = 512) -> Sandbox:
+    """The sandbox every ifplay stage uses for generated and library verifiers."""
+    policy = IsolationPolicy(extra_read_paths=(str(verifier_library_dir()),))
+    return Sandbox(workers=workers, timeout_s=timeout_s, memory_mb=memory_mb, isolation=policy)
 
 
 def verdict_matrix(

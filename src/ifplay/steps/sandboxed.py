@@ -7,7 +7,7 @@ from pydantic import Field, PrivateAttr
 
 
 class SandboxedStep(Step):
-    """Starts `ifplay.sandbox.Sandbox` on load and closes it on unload; subclasses use `self.sandbox`."""
+    """Starts the verifier sandbox (`ifplay.verification.open_sandbox`) on load and closes it on unload; subclasses use `self.sandbox`."""
 
     sandbox_workers: int = Field(2, ge=1)
     sandbox_timeout_s: float = Field(2.0, gt=0)
@@ -16,13 +16,11 @@ class SandboxedStep(Step):
     _sandbox: Any = PrivateAttr(None)
 
     def load(self) -> None:
-        from ifplay.sandbox import Sandbox
+        from ifplay.verification import open_sandbox
 
         super().load()
-        self._sandbox = Sandbox(
-            workers=self.sandbox_workers,
-            timeout_s=self.sandbox_timeout_s,
-            memory_mb=self.sandbox_memory_mb,
+        self._sandbox = open_sandbox(
+            self.sandbox_workers, self.sandbox_timeout_s, self.sandbox_memory_mb
         )
         self._sandbox.__enter__()
 
