@@ -8,6 +8,7 @@ exit with their code (2 for bad input); nothing else is printed.
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 import warnings
@@ -37,7 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
-    warnings.filterwarnings("ignore", module="pydantic")  # distilabel's field declarations
+    # distilabel's field declarations warn on every import, in this process and in its step processes
+    warnings.filterwarnings("ignore", module="pydantic")
+    os.environ.setdefault("PYTHONWARNINGS", "ignore::UserWarning,ignore::DeprecationWarning")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
