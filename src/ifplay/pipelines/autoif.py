@@ -163,7 +163,7 @@ def _instruction_row(
     }
 
 
-def _role(spec: ModelSpec, n: int, seed: int, max_new_tokens: int | None = None) -> ModelSpec:
+def role_spec(spec: ModelSpec, n: int, seed: int, max_new_tokens: int | None = None) -> ModelSpec:
     """The role's spec for one stage: `n` samples, the stage's token cap, a seed if it has none."""
     update: dict[str, Any] = {"n": n, "seed": spec.seed if spec.seed is not None else seed}
     if max_new_tokens is not None:
@@ -194,7 +194,7 @@ def build_instruction_pipeline(config: AutoIFConfig, seeds: list[dict[str, Any]]
         if config.evolve.rewrites > 0:
             evolve = EvolveInstructions(
                 llm=build_llm(
-                    _role(sup, config.evolve.rewrites, config.seed, config.evolve.max_new_tokens)
+                    role_spec(sup, config.evolve.rewrites, config.seed, config.evolve.max_new_tokens)
                 ),
                 num_generations=config.evolve.rewrites,
                 input_batch_size=batch,
@@ -203,7 +203,7 @@ def build_instruction_pipeline(config: AutoIFConfig, seeds: list[dict[str, Any]]
             tail = tail >> evolve >> expand
         dedup = DropNearDuplicates(method=config.dedup.method, threshold=config.dedup.threshold)
         synthesize = SynthesizeVerifiers(
-            llm=build_llm(_role(sup, v.functions, config.seed + 1, v.max_new_tokens)),
+            llm=build_llm(role_spec(sup, v.functions, config.seed + 1, v.max_new_tokens)),
             num_generations=v.functions,
             input_batch_size=batch,
         )
@@ -216,7 +216,7 @@ def build_instruction_pipeline(config: AutoIFConfig, seeds: list[dict[str, Any]]
             input_batch_size=batch,
         )
         backtranslate = BackTranslate(
-            llm=build_llm(_role(sup, 1, config.seed + 2, config.backtranslation.max_new_tokens)),
+            llm=build_llm(role_spec(sup, 1, config.seed + 2, config.backtranslation.max_new_tokens)),
             num_generations=1,
             input_batch_size=batch,
         )
@@ -247,7 +247,7 @@ def build_response_pipeline(config: AutoIFConfig, prompts: list[dict[str, Any]])
     with Pipeline(name=name, cache_dir=cache_dir("distilabel")) as pipeline:
         load = LoadDataFromDicts(data=prompts, batch_size=batch)
         sample = SampleResponses(
-            llm=build_llm(_role(policy, policy.n, config.seed + 3)),
+            llm=build_llm(role_spec(policy, policy.n, config.seed + 3)),
             num_generations=policy.n,
             input_batch_size=batch,
         )
