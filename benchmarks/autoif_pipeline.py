@@ -15,11 +15,11 @@ from pathlib import Path
 from ifplay.models import build_llm, resolve_model_path
 from ifplay.pipelines import load_pipeline
 from ifplay.pipelines.autoif import (
-    role_spec,
     build_instruction_pipeline,
     build_response_pipeline,
     build_splits,
     compose_and_decontaminate,
+    role_spec,
     seed_rows,
 )
 from ifplay.pipelines.base import run_distilabel

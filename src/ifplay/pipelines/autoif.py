@@ -194,7 +194,9 @@ def build_instruction_pipeline(config: AutoIFConfig, seeds: list[dict[str, Any]]
         if config.evolve.rewrites > 0:
             evolve = EvolveInstructions(
                 llm=build_llm(
-                    role_spec(sup, config.evolve.rewrites, config.seed, config.evolve.max_new_tokens)
+                    role_spec(
+                        sup, config.evolve.rewrites, config.seed, config.evolve.max_new_tokens
+                    )
                 ),
                 num_generations=config.evolve.rewrites,
                 input_batch_size=batch,
@@ -216,7 +218,9 @@ def build_instruction_pipeline(config: AutoIFConfig, seeds: list[dict[str, Any]]
             input_batch_size=batch,
         )
         backtranslate = BackTranslate(
-            llm=build_llm(role_spec(sup, 1, config.seed + 2, config.backtranslation.max_new_tokens)),
+            llm=build_llm(
+                role_spec(sup, 1, config.seed + 2, config.backtranslation.max_new_tokens)
+            ),
             num_generations=1,
             input_batch_size=batch,
         )
