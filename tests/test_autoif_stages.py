@@ -83,13 +83,14 @@ def _run_step(step, rows):
     return out
 
 
-def _instruction(text, origin="evolved", drop=""):
+def _instruction(text, origin="evolved", drop="", evolve=True):
     return {
         "instruction": text,
         "origin": origin,
         "functions": [],
         "cases_json": "[]",
         "drop": drop,
+        "evolve": evolve,
     }
 
 
@@ -116,8 +117,15 @@ def test_evolve_keeps_distinct_new_instructions():
         None,
     ]
     step = EvolveInstructions(llm=ScriptedLLM(replies=replies), num_generations=5)
-    [out] = _run_step(step, [_instruction("Use all capital letters.", "library")])
+    out, skipped = _run_step(
+        step,
+        [
+            _instruction("Use all capital letters.", "library"),
+            _instruction("No commas.", "library", evolve=False),
+        ],
+    )
     assert out["rewrites"] == ["Write at most 3 sentences."]
+    assert skipped["rewrites"] == []
 
 
 def test_cross_validation_keeps_agreeing_functions_and_drops_bad_code(sandbox):

@@ -40,6 +40,7 @@ class SeedsConfig(Schema):
 
 class EvolveConfig(Schema):
     rewrites: int = Field(100, ge=0, description="New constraints asked for per seed (K).")
+    max_seeds: int | None = Field(None, ge=1, description="Evolve only this many seeds (sampled).")
     max_new_tokens: int | None = Field(None, ge=1, description="Default: the supervisor's.")
 
 
@@ -113,7 +114,8 @@ class AutoIFConfig(Schema):
 
 
 def seed_rows(config: AutoIFConfig, base_dir: Path) -> list[dict[str, Any]]:
-    """Instruction rows for the seeds: library constraints first (with their checker), then file seeds."""
+    """Instruction rows for the seeds: library constraints first (with their checker), then file
+    seeds; `evolve` marks the seeds the supervisor rewrites (all, or `evolve.max_seeds` sampled)."""
     from ifplay.constraints import FAMILIES, get_family, load_seed_instructions
 
     rng = random.Random(config.seed)
@@ -141,6 +143,11 @@ def seed_rows(config: AutoIFConfig, base_dir: Path) -> list[dict[str, Any]]:
         rows += [_instruction_row(text, "seed") for text in load_seed_instructions(path)]
     if not rows:
         raise ConfigError("seeds: no seeds (enable seeds.library or give seeds.file)")
+    chosen = range(len(rows))
+    if config.evolve.max_seeds is not None and config.evolve.max_seeds < len(rows):
+        chosen = rng.sample(range(len(rows)), config.evolve.max_seeds)
+    for index in chosen:
+        rows[index]["evolve"] = True
     return rows
 
 
@@ -160,6 +167,7 @@ def _instruction_row(
         "functions": functions or [],
         "cases_json": "[]",
         "drop": "",
+        "evolve": False,
     }
 
 

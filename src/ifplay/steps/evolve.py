@@ -6,23 +6,27 @@ from distilabel.steps import Step, StepInput
 from distilabel.typing import ChatType, StepOutput
 
 from ifplay.parsing import one_line_instruction
-from ifplay.steps.base import GenerativeStep
+from ifplay.steps.base import GenerativeStep, is_active
 from ifplay.steps.prompts import render_template
 
 
 class EvolveInstructions(GenerativeStep):
-    """Asks for `num_generations` new single verifiable constraints per seed.
+    """Asks for `num_generations` new single verifiable constraints per seed marked `evolve`.
 
-    Input columns: instruction. Output columns: rewrites (distinct parsed one-line constraints).
+    Input columns: instruction, evolve. Output columns: rewrites (distinct parsed one-line
+    constraints; empty for seeds not evolved).
     """
 
     @property
     def inputs(self) -> list[str]:
-        return ["instruction"]
+        return ["instruction", "evolve"]
 
     @property
     def outputs(self) -> list[str]:
         return ["rewrites"]
+
+    def wants(self, row: dict[str, Any]) -> bool:
+        return is_active(row) and bool(row.get("evolve"))
 
     def format_input(self, input: dict[str, Any]) -> ChatType:  # noqa: A002
         return [
@@ -75,6 +79,7 @@ class ExpandRewrites(Step):
                         "functions": [],
                         "cases_json": "[]",
                         "drop": "",
+                        "evolve": False,
                     }
                 )
         yield rows
