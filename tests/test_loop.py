@@ -39,7 +39,7 @@ BAD = [
     (
         "unknown-task",
         {"tasks": "[ifeval, mmlu-pro-max]"},
-        "eval.tasks: unknown task 'mmlu-pro-max'",
+        "eval.tasks: unknown eval task 'mmlu-pro-max'",
     ),
     (
         "zero-iterations",

@@ -48,7 +48,8 @@ class LoopConfig(Schema):
 
 def load_loop(path: str | Path) -> LoopConfig:
     """Read a loop file and check, before any work, that everything it names exists and is valid."""
-    from ifplay.evaluation import KNOWN_TASKS
+    from ifplay.errors import IfplayError
+    from ifplay.evaluation.registry import select_tasks
     from ifplay.pipelines import load_pipeline
     from ifplay.training import load_recipe
 
@@ -61,10 +62,10 @@ def load_loop(path: str | Path) -> LoopConfig:
             raise ConfigError(f"{path}: iteration.{field_name}: no such file: {value}")
     load_pipeline(resolve_relative(config.iteration.pipeline, base))
     load_recipe(resolve_relative(config.iteration.recipe, base))
-    for task in config.eval.tasks:
-        if task not in KNOWN_TASKS:
-            known = ", ".join(sorted(KNOWN_TASKS))
-            raise ConfigError(f"{path}: eval.tasks: unknown task {task!r} (known: {known})")
+    try:
+        select_tasks(config.eval.tasks, judge_available=False)
+    except IfplayError as err:
+        raise ConfigError(f"{path}: eval.tasks: {err}") from None
     _check_model(config.model, path)
     return config
 
