@@ -49,4 +49,4 @@ def test_generate_example_with_real_smollm2(
     assert saved.num_rows == 8 and saved["generation"] == [r["generation"] for r in rows]
     record = json.loads((output / "run.json").read_text())
     assert record["splits"] == {"data": 8} and record["config"]["model"]["max_new_tokens"] == 96
-    assert not list(tmp_path.glob(".gen.partial-*"))
+    assert not list(tmp_path.glob(".gen.partial*"))

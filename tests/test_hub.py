@@ -258,7 +258,7 @@ def test_failed_upload_leaves_nothing(olah, tmp_path: Path) -> None:
         "ifplay: error: acme/never: upload failed (connection reset by peer)"
     )
     assert [c["call"] for c in calls(tmp_path)] == ["create_repo", "upload_folder", "delete_repo"]
-    assert not folder.exists() and not list(tmp_path.glob(".built.partial-*"))
+    assert not folder.exists() and not list(tmp_path.glob(".built.partial*"))
     assert not (olah.mirrors / "datasets" / "acme" / "never").exists()
 
 

@@ -5,7 +5,6 @@ the block succeeds; on error the staging folder is removed and `final` is untouc
 """
 
 import json
-import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +25,7 @@ def staged_folder(final: Path, force: bool = False) -> Iterator[Path]:
     """Yield a staging folder that becomes `final` atomically when the block exits cleanly."""
     check_output_free(final, force)
     final.parent.mkdir(parents=True, exist_ok=True)
-    staging = final.parent / f".{final.name}.partial-{os.getpid()}"
+    staging = final.parent / f".{final.name}.partial"  # fixed name: a killed run's leftover is reused
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir()

@@ -1,0 +1,126 @@
+"""`run_recipe`: train one recipe in this process through TRL and write the model folder atomically.
+
+Everything that can be checked is checked before any model is loaded: the recipe (keys, types, TRL's
+own validation), the model names, the output folder, and the dataset columns. Training writes into a
+hidden staging folder beside `output_dir` that is renamed into place only after the weights, the
+tokenizer (with its chat template) and `train_result.json` are saved, so a killed run leaves no
+half-written final folder.
+"""
+
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from ifplay.errors import ConfigError
+from ifplay.models import resolve_model_path
+from ifplay.outputs import check_output_free, staged_folder
+from ifplay.training.dataset import DATASET_KEYS, load_train_data
+from ifplay.training.recipe import load_recipe
+from ifplay.training.result import TrainResult, numeric_history, summarize
+from ifplay.training.trainer import build_trainer
+
+
+def run_recipe(
+    recipe_path: str | Path,
+    dataset_dir: str | Path | None = None,
+    model: str | None = None,
+    ref_model: str | None = None,
+    output_dir: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    force: bool = False,
+) -> TrainResult:
+    """Train `recipe_path` (a `recipes/*.yaml` TRL recipe) and return what was trained where.
+
+    dataset_dir: folder with `data.jsonl` (or a `.jsonl` file, or a `save_to_disk` folder); replaces
+        the recipe's `datasets`/`dataset_name`.
+    model: start model (`smollm2-135m-instruct`, a checkpoint folder or a Hub id); replaces the
+        recipe's `model_name_or_path`, which is resolved the same way when `model` is None.
+    ref_model: DPO reference model; None keeps TRL's default, a frozen copy of the start model.
+    output_dir: final model folder; replaces the recipe's `output_dir`. Must not exist unless `force`.
+    overrides: any other recipe keys (e.g. {"max_steps": 2, "learning_rate": 1e-6}), checked like
+        the recipe itself.
+    """
+    started = time.time()
+    extra = dict(overrides or {})
+    if output_dir is not None:
+        extra["output_dir"] = str(output_dir)
+    if model is not None:
+        extra["model_name_or_path"] = model
+    recipe = load_recipe(recipe_path, extra)
+    start_model = recipe.values.get("model_name_or_path")
+    if not start_model:
+        raise ConfigError(
+            f"{recipe.path}: model_name_or_path: not set (set it in the recipe or pass --model)"
+        )
+    if not recipe.values.get("output_dir"):
+        raise ConfigError(
+            f"{recipe.path}: output_dir: not set (set it in the recipe or pass --output)"
+        )
+    if ref_model is not None and recipe.method != "dpo":
+        raise ConfigError(f"{recipe.path}: a reference model only applies to DPO recipes")
+    start_path = resolve_model_path(str(start_model))
+    ref_path = resolve_model_path(ref_model) if ref_model is not None else None
+    final = Path(recipe.values["output_dir"])
+    check_output_free(final, force)
+
+    os.environ.update(recipe.env)  # as `trl` does with a config's `env` section
+    args = recipe.parse()
+    args.model.model_name_or_path = start_path
+    data = load_train_data(recipe, args, Path(dataset_dir) if dataset_dir is not None else None)
+
+    remove_stale_staging(final)
+    with staged_folder(final, force=force) as staging:
+        args.training.output_dir = str(staging)
+        trainer = build_trainer(recipe.method, args, data, ref_path)
+        output = trainer.train(resume_from_checkpoint=args.training.resume_from_checkpoint)
+        trainer.save_model(str(staging))
+        if hasattr(trainer, "end"):
+            trainer.end()
+        history = trainer.state.log_history
+        result = TrainResult(
+            output_dir=final,
+            method=recipe.method,
+            metrics=summarize(history, output.metrics),
+            log_history=numeric_history(history),
+            steps=int(trainer.state.global_step),
+            seconds=round(time.time() - started, 2),
+            model=start_path,
+            ref_model=ref_path,
+            dataset=data.source,
+            rows=data.rows,
+            recipe=str(recipe.path),
+            config=effective_config(recipe.values, start_path, final, dataset_dir is not None),
+        )
+        result.write(staging)
+    return result
+
+
+def effective_config(
+    values: dict[str, Any], model: str, output_dir: Path, data_replaced: bool
+) -> dict[str, Any]:
+    """The recipe values a run used: resolved model, final output, and no stale dataset keys."""
+    config = {**values, "model_name_or_path": model, "output_dir": str(output_dir)}
+    if data_replaced:  # the data came from dataset_dir, recorded as TrainResult.dataset
+        for key in DATASET_KEYS:
+            config.pop(key, None)
+    return config
+
+
+def remove_stale_staging(final: Path) -> None:
+    """Delete staging folders of `final` left by killed runs (their process no longer exists)."""
+    for folder in final.parent.glob(f".{final.name}.partial-*"):
+        pid = folder.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
