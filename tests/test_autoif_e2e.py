@@ -121,7 +121,7 @@ def test_sigkill_then_rerun_gives_the_uninterrupted_rows(
     deadline = time.time() + 900
     # kill once the response pipeline has cached at least one batch of one of its steps
     while time.time() < deadline and proc.poll() is None:
-        if list(steps.glob("*-responses/steps_data/*/batch_*.json")):
+        if list(steps.glob("ifplay-autoif-responses-*/steps_data/*/batch_*.json")):
             break
         time.sleep(0.5)
     assert proc.poll() is None, "run finished before it could be killed"

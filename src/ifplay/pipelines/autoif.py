@@ -26,7 +26,7 @@ from pydantic import Field
 
 from ifplay.config import ModelSpec, Schema
 from ifplay.errors import ConfigError
-from ifplay.pipelines.base import PipelineOutput, run_distilabel
+from ifplay.pipelines.base import PipelineOutput, pipeline_name, run_distilabel
 
 ROLE_DEFAULTS = {"temperature": 0.7, "top_p": 0.95}
 
@@ -195,7 +195,7 @@ def build_instruction_pipeline(config: AutoIFConfig, seeds: list[dict[str, Any]]
     sup = config.supervisor
     batch = sup.batch_size
     v = config.verifiers
-    name = f"ifplay-autoif-{config.name}-instructions"
+    name = pipeline_name("autoif-instructions", config.name, config.model_dump(mode="json"), seeds)
     with Pipeline(name=name, cache_dir=cache_dir("distilabel")) as pipeline:
         load = LoadDataFromDicts(data=seeds, batch_size=batch)
         tail = load
@@ -255,7 +255,7 @@ def build_response_pipeline(config: AutoIFConfig, prompts: list[dict[str, Any]])
     policy = config.policy
     batch = policy.batch_size
     v = config.verifiers
-    name = f"ifplay-autoif-{config.name}-responses"
+    name = pipeline_name("autoif-responses", config.name, config.model_dump(mode="json"), prompts)
     with Pipeline(name=name, cache_dir=cache_dir("distilabel")) as pipeline:
         load = LoadDataFromDicts(data=prompts, batch_size=batch)
         sample = SampleResponses(

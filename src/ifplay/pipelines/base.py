@@ -1,5 +1,7 @@
 """What every pipeline kind shares: its result type and how a distilabel run becomes a dataset."""
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +17,17 @@ class PipelineOutput:
 
     splits: dict[str, Any]
     stats: dict[str, Any] = field(default_factory=dict)
+
+
+def pipeline_name(kind: str, name: str, *inputs: Any) -> str:
+    """A distilabel pipeline name unique to this exact configuration and input data.
+
+    distilabel keys its step cache by pipeline name and step settings but not by the rows a loader
+    holds, so a changed config or input must never share a name with an older run; an identical
+    rerun shares it and resumes from the cache.
+    """
+    text = json.dumps(inputs, sort_keys=True, default=str)
+    return f"ifplay-{kind}-{name}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
 def run_distilabel(pipeline: Any, use_cache: bool) -> Any:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ifplay.config import DataSource, ModelSpec, Schema
-from ifplay.pipelines.base import PipelineOutput, run_distilabel
+from ifplay.pipelines.base import PipelineOutput, pipeline_name, run_distilabel
 
 
 class GenerateConfig(Schema):
@@ -44,8 +44,10 @@ def run_generate(
     ds = ds.add_column("ifplay_row", list(range(len(ds))))
     llm = build_llm(config.model)
     batch = config.model.batch_size
-    with Pipeline(name=f"ifplay-generate-{config.name}", cache_dir=cache_dir("distilabel")) as pipe:
-        load = LoadDataFromDicts(data=ds.to_list(), batch_size=batch)
+    rows = ds.to_list()
+    name = pipeline_name("generate", config.name, config.model_dump(mode="json"), rows)
+    with Pipeline(name=name, cache_dir=cache_dir("distilabel")) as pipe:
+        load = LoadDataFromDicts(data=rows, batch_size=batch)
         generate = TextGeneration(
             llm=llm,
             system_prompt=config.system_prompt,

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from ifplay.config import ModelSpec, Schema
 from ifplay.errors import DataError
-from ifplay.pipelines.base import PipelineOutput, run_distilabel
+from ifplay.pipelines.base import PipelineOutput, pipeline_name, run_distilabel
 
 
 class SpinData(Schema):
@@ -123,7 +123,8 @@ def run_spin(
         update={"n": 1, "seed": config.model.seed if config.model.seed is not None else config.seed}
     )
     batch = spec.batch_size
-    with Pipeline(name=f"ifplay-spin-{config.name}", cache_dir=cache_dir("distilabel")) as pipe:
+    name = pipeline_name("spin", config.name, config.model_dump(mode="json"), rows)
+    with Pipeline(name=name, cache_dir=cache_dir("distilabel")) as pipe:
         load = LoadDataFromDicts(data=rows, batch_size=batch)
         sample = SampleResponses(llm=build_llm(spec), num_generations=1, input_batch_size=batch)
         progress = ProgressBar(
