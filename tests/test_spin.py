@@ -20,7 +20,10 @@ def test_first_exchange_takes_the_first_user_turn_and_its_reply():
     ]
     assert first_exchange(messages) == {"prompt": "Hi?", "real": "Hello!"}
     assert first_exchange([{"role": "user", "content": "Hi?"}]) is None
-    assert first_exchange([{"role": "user", "content": "Hi?"}, {"role": "assistant", "content": " "}]) is None
+    assert (
+        first_exchange([{"role": "user", "content": "Hi?"}, {"role": "assistant", "content": " "}])
+        is None
+    )
     assert first_exchange([]) is None
 
 
@@ -32,7 +35,10 @@ def test_pairs_put_the_real_response_on_the_chosen_side_only():
     ]
     pairs, skipped = spin_rows(rows)
     assert skipped == 1
-    assert [p["prompt"] for p in pairs] == [[{"role": "user", "content": "Q1"}], [{"role": "user", "content": "Q3"}]]
+    assert [p["prompt"] for p in pairs] == [
+        [{"role": "user", "content": "Q1"}],
+        [{"role": "user", "content": "Q3"}],
+    ]
     assert [p["chosen"][0]["content"] for p in pairs] == ["real answer 1", "real answer 3"]
     assert [p["rejected"][0]["content"] for p in pairs] == ["model answer 1", "model answer 3"]
     generated = {"model answer 1", "model answer 3"}
