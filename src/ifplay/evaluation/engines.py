@@ -1,0 +1,161 @@
+"""Turn an ifplay `ModelSpec` into one of lighteval's own generation backends.
+
+- `transformers` (default; CPU or GPU): lighteval's `TransformersModel` in continuous-batching mode, so
+  every sequence stops at its own EOS and a finished slot is refilled at once (small models ramble to
+  very different lengths; static padded batches wait for the longest). The chat template is applied by
+  lighteval whenever the tokenizer has one. One method is specialised: transformers sizes the paged KV
+  cache of `generate_batch` to 60% of *system RAM* on CPU unless told otherwise, so `_generate_continuous`
+  passes an explicit `ContinuousBatchingConfig` sized for `batch_size` concurrent full-length sequences,
+  and the spec's sampling (greedy at temperature 0).
+- `vllm` (GPU): lighteval's `VLLMModel`; needs the `vllm` package (`pip install 'ifplay[vllm]'`).
+
+`ifplay eval --engine auto` (the default) picks vLLM when it is installed and a GPU is visible.
+"""
+
+import importlib.util
+import math
+from pathlib import Path
+from typing import Any
+
+from ifplay.config import ModelSpec
+from ifplay.errors import IfplayError
+from ifplay.models import resolve_model_path
+
+EVAL_ENGINES: tuple[str, ...] = ("transformers", "vllm")
+PAGE_SIZE = 256  # tokens per KV-cache page (transformers' default)
+MAX_BATCH_TOKENS = 256  # tokens per forward pass in continuous batching (what lighteval uses)
+
+
+def auto_engine() -> str:
+    """`vllm` when it is installed and a CUDA GPU is visible, else `transformers`."""
+    if importlib.util.find_spec("vllm") is None:
+        return "transformers"
+    import torch
+
+    return "vllm" if torch.cuda.is_available() else "transformers"
+
+
+def build_eval_model(
+    spec: ModelSpec, max_new_tokens: int | None, cache_dir: Path, task_max_new_tokens: int
+) -> Any:
+    """A loaded lighteval model for `spec`; `cache_dir` holds lighteval's per-run sample cache."""
+    if spec.engine not in EVAL_ENGINES:
+        raise IfplayError(
+            f"engine {spec.engine!r} cannot run lighteval generation (use: {', '.join(EVAL_ENGINES)})"
+        )
+    from lighteval.models.model_input import GenerationParameters
+
+    path = resolve_model_path(spec.name)
+    generation = GenerationParameters(
+        temperature=spec.temperature,
+        top_p=spec.top_p,
+        max_new_tokens=max_new_tokens or task_max_new_tokens,
+        seed=spec.seed,
+    )
+    if spec.engine == "vllm":
+        return _vllm_model(spec, path, generation, cache_dir)
+    return _transformers_model(spec, path, generation, cache_dir)
+
+
+def _vllm_model(spec: ModelSpec, path: str, generation: Any, cache_dir: Path) -> Any:
+    if importlib.util.find_spec("vllm") is None:
+        raise IfplayError("engine 'vllm' is not installed (pip install 'ifplay[vllm]')")
+    import torch
+
+    if not torch.cuda.is_available():
+        raise IfplayError("engine 'vllm' needs a CUDA GPU; use --engine transformers on CPU")
+    from lighteval.models.model_loader import load_model
+    from lighteval.models.vllm.vllm_model import VLLMModelConfig
+
+    config = VLLMModelConfig(
+        model_name=path,
+        # ModelSpec's float32 default suits CPUs; on a GPU keep the checkpoint's dtype unless asked.
+        dtype=spec.dtype if "dtype" in spec.model_fields_set and spec.dtype != "auto" else "auto",
+        tensor_parallel_size=spec.tensor_parallel_size,
+        gpu_memory_utilization=spec.gpu_memory_utilization,
+        max_model_length=spec.max_model_len,
+        seed=spec.seed if spec.seed is not None else 1234,
+        generation_parameters=generation,
+        cache_dir=str(cache_dir),
+    )
+    return load_model(config)
+
+
+def _transformers_model(spec: ModelSpec, path: str, generation: Any, cache_dir: Path) -> Any:
+    from lighteval.models.transformers.transformers_model import (
+        TransformersModel,
+        TransformersModelConfig,
+    )
+
+    class LocalTransformersConfig(TransformersModelConfig):
+        """Skips the Hub lookup lighteval makes for the model's commit sha when the model is a folder."""
+
+        def get_model_sha(self) -> str:
+            return "" if Path(self.model_name).is_dir() else super().get_model_sha()
+
+    class BoundedContinuousModel(TransformersModel):
+        """`TransformersModel` whose continuous batching gets an explicit cache size and sampling."""
+
+        def _generate_continuous(
+            self, inputs: list[list[int]], max_new_tokens: int | None = None, **_: Any
+        ) -> dict[str, Any]:
+            return continuous_generate(self.model, self.tokenizer, spec, inputs, max_new_tokens)
+
+    config = LocalTransformersConfig(
+        model_name=path,
+        dtype=None if spec.dtype == "auto" else spec.dtype,
+        device=spec.device or "cpu",
+        batch_size=spec.batch_size,
+        model_parallel=False,
+        continuous_batching=True,
+        # Chat templates carry their own special tokens; adding BOS again would double it.
+        add_special_tokens=False,
+        generation_parameters=generation,
+        cache_dir=str(cache_dir),
+    )
+    return BoundedContinuousModel(config)
+
+
+def cache_blocks(concurrency: int, longest_prompt: int, max_new_tokens: int) -> int:
+    """KV-cache pages (of `PAGE_SIZE` tokens, all layers) for `concurrency` full-length sequences."""
+    per_sequence = math.ceil((longest_prompt + max_new_tokens) / PAGE_SIZE) + 1
+    return concurrency * per_sequence
+
+
+def continuous_generate(
+    model: Any, tokenizer: Any, spec: ModelSpec, inputs: list[list[int]], max_new_tokens: int | None
+) -> dict[str, Any]:
+    """`generate_batch` with a bounded cache; every prompt must come back, or this raises."""
+    from transformers import GenerationConfig
+    from transformers.generation.configuration_utils import ContinuousBatchingConfig
+
+    if not inputs:
+        return {}
+    new_tokens = max_new_tokens or model.generation_config.max_new_tokens
+    sampling: dict[str, Any] = {"do_sample": spec.temperature > 0}
+    if spec.temperature > 0:
+        sampling.update(temperature=spec.temperature, top_p=spec.top_p)
+    generation = GenerationConfig(
+        max_new_tokens=new_tokens,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        **sampling,
+    )
+    batching = ContinuousBatchingConfig(
+        page_size=PAGE_SIZE,
+        num_blocks=cache_blocks(spec.batch_size, max(len(x) for x in inputs), new_tokens),
+        max_batch_tokens=MAX_BATCH_TOKENS,
+        max_requests_per_batch=spec.batch_size,
+        seed=spec.seed,
+    )
+    outputs = model.generate_batch(
+        inputs=inputs, generation_config=generation, continuous_batching_config=batching
+    )
+    failed = [o for o in outputs.values() if getattr(o, "error", None)]
+    if len(outputs) != len(inputs) or failed:
+        reason = failed[0].error if failed else "no output"
+        raise IfplayError(
+            f"generation failed for {len(inputs) - len(outputs) + len(failed)} of {len(inputs)} prompts "
+            f"({reason})"
+        )
+    return outputs
