@@ -42,9 +42,7 @@ def main() -> None:
 
     start = time.perf_counter()
     seeds = seed_rows(config, args.config.parent)
-    instructions = run_distilabel(
-        build_instruction_pipeline(config, seeds), use_cache=False
-    ).to_list()
+    instructions = run_distilabel(build_instruction_pipeline(config, seeds)).to_list()
     times["1 instructions"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -52,7 +50,7 @@ def main() -> None:
     times["2 prompts"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    scored = run_distilabel(build_response_pipeline(config, prompts), use_cache=False).to_list()
+    scored = run_distilabel(build_response_pipeline(config, prompts)).to_list()
     times["3 responses"] = time.perf_counter() - start
 
     start = time.perf_counter()

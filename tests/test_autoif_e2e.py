@@ -116,12 +116,12 @@ def test_sigkill_then_rerun_gives_the_uninterrupted_rows(
     tiny_run: Path, tmp_path: Path, embedded_checkpoint_dir
 ):
     env = _env(tmp_path / "cache", embedded_checkpoint_dir)
-    steps = tmp_path / "cache" / "distilabel"
+    checkpoints = tmp_path / "cache" / "checkpoints"
     proc = _generate(TINY, tmp_path / "out", env)
     deadline = time.time() + 900
-    # kill once the response pipeline has cached at least one batch of one of its steps
+    # kill once the response stage has checkpointed its first chunk (and is working on the next)
     while time.time() < deadline and proc.poll() is None:
-        if list(steps.glob("ifplay-autoif-responses-*/steps_data/*/batch_*.json")):
+        if list(checkpoints.glob("ifplay-autoif-responses-*/chunk-00000.jsonl")):
             break
         time.sleep(0.5)
     assert proc.poll() is None, "run finished before it could be killed"

@@ -25,7 +25,8 @@ def staged_folder(final: Path, force: bool = False) -> Iterator[Path]:
     """Yield a staging folder that becomes `final` atomically when the block exits cleanly."""
     check_output_free(final, force)
     final.parent.mkdir(parents=True, exist_ok=True)
-    staging = final.parent / f".{final.name}.partial"  # fixed name: a killed run's leftover is reused
+    # a fixed name, so a killed run's leftover is found and replaced by the next run
+    staging = final.parent / f".{final.name}.partial"
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir()

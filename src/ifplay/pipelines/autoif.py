@@ -26,7 +26,7 @@ from pydantic import Field
 
 from ifplay.config import ModelSpec, Schema
 from ifplay.errors import ConfigError
-from ifplay.pipelines.base import PipelineOutput, pipeline_name, run_distilabel
+from ifplay.pipelines.base import PipelineOutput, pipeline_name, run_checkpointed
 
 ROLE_DEFAULTS = {"temperature": 0.7, "top_p": 0.95}
 
@@ -105,6 +105,7 @@ class AutoIFConfig(Schema):
     queries: QueriesConfig = QueriesConfig()
     splits: SplitsConfig = SplitsConfig()
     decontamination: DecontaminationConfig = DecontaminationConfig()
+    checkpoint_every: int = Field(64, ge=1, description="Prompts per resumable response chunk.")
     output_dir: str | None = None
 
     @property
@@ -195,8 +196,9 @@ def build_instruction_pipeline(config: AutoIFConfig, seeds: list[dict[str, Any]]
     sup = config.supervisor
     batch = sup.batch_size
     v = config.verifiers
-    name = pipeline_name("autoif-instructions", config.name, config.model_dump(mode="json"), seeds)
-    with Pipeline(name=name, cache_dir=cache_dir("distilabel")) as pipeline:
+    with Pipeline(
+        name=f"ifplay-autoif-{config.name}-instructions", cache_dir=cache_dir("distilabel")
+    ) as pipeline:
         load = LoadDataFromDicts(data=seeds, batch_size=batch)
         tail = load
         if config.evolve.rewrites > 0:
@@ -255,8 +257,9 @@ def build_response_pipeline(config: AutoIFConfig, prompts: list[dict[str, Any]])
     policy = config.policy
     batch = policy.batch_size
     v = config.verifiers
-    name = pipeline_name("autoif-responses", config.name, config.model_dump(mode="json"), prompts)
-    with Pipeline(name=name, cache_dir=cache_dir("distilabel")) as pipeline:
+    with Pipeline(
+        name=f"ifplay-autoif-{config.name}-responses", cache_dir=cache_dir("distilabel")
+    ) as pipeline:
         load = LoadDataFromDicts(data=prompts, batch_size=batch)
         sample = SampleResponses(
             llm=build_llm(role_spec(policy, policy.n, config.seed + 3)),
@@ -341,11 +344,22 @@ def run_autoif(
     import datasets
 
     seeds = seed_rows(config, base_dir)
-    instructions = run_distilabel(build_instruction_pipeline(config, seeds), use_cache).to_list()
+    name = pipeline_name("autoif-instructions", config.name, config.model_dump(mode="json"), seeds)
+    # one chunk: near-duplicate removal needs every instruction at once
+    instructions = run_checkpointed(
+        name, seeds, len(seeds), lambda rows: build_instruction_pipeline(config, rows), use_cache
+    )
     prompts, prompt_stats = compose_and_decontaminate(config, instructions, limit)
     if not prompts:
         raise ConfigError(f"{config.name}: no prompts left after query augmentation")
-    scored = run_distilabel(build_response_pipeline(config, prompts), use_cache).to_list()
+    name = pipeline_name("autoif-responses", config.name, config.model_dump(mode="json"), prompts)
+    scored = run_checkpointed(
+        name,
+        prompts,
+        config.checkpoint_every,
+        lambda rows: build_response_pipeline(config, rows),
+        use_cache,
+    )
     scored.sort(key=lambda row: row["prompt_id"])
     sft, dpo = build_splits(config, scored)
     stats = _stats(instructions, prompt_stats, scored, sft, dpo)

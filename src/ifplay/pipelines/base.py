@@ -2,6 +2,8 @@
 
 import hashlib
 import json
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,15 +32,44 @@ def pipeline_name(kind: str, name: str, *inputs: Any) -> str:
     return f"ifplay-{kind}-{name}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
-def run_distilabel(pipeline: Any, use_cache: bool) -> Any:
-    """Run a distilabel pipeline with one leaf step and return the leaf's rows as a Dataset.
+def run_checkpointed(
+    name: str,
+    rows: list[dict[str, Any]],
+    chunk_size: int,
+    build: Callable[[list[dict[str, Any]]], Any],
+    use_cache: bool = True,
+) -> list[dict[str, Any]]:
+    """Run `build(chunk)` (a distilabel pipeline) over `rows` in fixed chunks, checkpointing each.
 
-    distilabel caches every step, so rerunning after an interruption resumes where it stopped.
+    Each finished chunk's output rows are written atomically to
+    `<ifplay cache>/checkpoints/<name>/chunk-NNNNN.jsonl`; a rerun (after a crash or SIGKILL) reads
+    the finished chunks back and computes only the rest. Chunk boundaries depend only on the rows,
+    and seeded engines sample each batch from its prompts, so the result equals an uninterrupted run.
+    (distilabel's own mid-pipeline recovery can hang after a SIGKILL, so each chunk runs fresh.)
+    `use_cache=False` recomputes every chunk.
     """
-    distiset = pipeline.run(use_cache=use_cache)
+    from ifplay.cache import cache_dir
+
+    folder = cache_dir("checkpoints", name)
+    out: list[dict[str, Any]] = []
+    for index, start in enumerate(range(0, len(rows), chunk_size)):
+        path = folder / f"chunk-{index:05d}.jsonl"
+        if use_cache and path.is_file():
+            out.extend(json.loads(line) for line in path.read_text().splitlines() if line)
+            continue
+        done = run_distilabel(build(rows[start : start + chunk_size])).to_list()
+        tmp = path.with_suffix(".partial")
+        tmp.write_text("".join(json.dumps(row, default=str) + "\n" for row in done))
+        os.replace(tmp, path)
+        out.extend(done)
+    return out
+
+
+def run_distilabel(pipeline: Any) -> Any:
+    """Run a distilabel pipeline with one leaf step, fresh, and return the leaf's rows as a Dataset."""
+    distiset = pipeline.run(use_cache=False)
     if "default" not in distiset:
         raise IfplayError(
-            f"pipeline {pipeline.name!r} produced no rows (rerun with -v to see distilabel's logs, "
-            "and --no-cache to ignore a cached partial run)"
+            f"pipeline {pipeline.name!r} produced no rows (rerun with -v to see distilabel's logs)"
         )
     return distiset["default"]["train"]

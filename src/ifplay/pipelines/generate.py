@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ifplay.config import DataSource, ModelSpec, Schema
-from ifplay.pipelines.base import PipelineOutput, pipeline_name, run_distilabel
+from ifplay.pipelines.base import PipelineOutput, pipeline_name, run_checkpointed
 
 
 class GenerateConfig(Schema):
@@ -29,6 +29,7 @@ def run_generate(
     config: GenerateConfig, base_dir: Path, limit: int | None = None, use_cache: bool = True
 ) -> Any:
     """Run the pipeline; returns a `PipelineOutput` with one split, `data` (nothing is written here)."""
+    import datasets
     from distilabel.pipeline import Pipeline
     from distilabel.steps import LoadDataFromDicts
     from distilabel.steps.tasks import TextGeneration
@@ -42,25 +43,31 @@ def run_generate(
     ds = load_rows(source.path, source.split, limit or source.limit, base_dir=base_dir)
     require_text_column(ds, source.prompt_column, source.path)
     ds = ds.add_column("ifplay_row", list(range(len(ds))))
-    llm = build_llm(config.model)
     batch = config.model.batch_size
     rows = ds.to_list()
+
+    def build(chunk: list[dict[str, Any]]) -> Any:
+        with Pipeline(
+            name=f"ifplay-generate-{config.name}", cache_dir=cache_dir("distilabel")
+        ) as pipe:
+            load = LoadDataFromDicts(data=chunk, batch_size=batch)
+            generate = TextGeneration(
+                llm=build_llm(config.model),
+                system_prompt=config.system_prompt,
+                num_generations=config.model.n,
+                group_generations=True,
+                input_batch_size=batch,
+                input_mappings={"instruction": source.prompt_column},
+            )
+            progress = ProgressBar(
+                total=len(chunk), description=f"{config.name}: generating", input_batch_size=batch
+            )
+            load >> generate >> progress
+        return pipe
+
     name = pipeline_name("generate", config.name, config.model_dump(mode="json"), rows)
-    with Pipeline(name=name, cache_dir=cache_dir("distilabel")) as pipe:
-        load = LoadDataFromDicts(data=rows, batch_size=batch)
-        generate = TextGeneration(
-            llm=llm,
-            system_prompt=config.system_prompt,
-            num_generations=config.model.n,
-            group_generations=True,
-            input_batch_size=batch,
-            input_mappings={"instruction": source.prompt_column},
-        )
-        progress = ProgressBar(
-            total=len(ds), description=f"{config.name}: generating", input_batch_size=batch
-        )
-        load >> generate >> progress
-    dataset = _tidy(run_distilabel(pipe, use_cache), config.model)
+    done = run_checkpointed(name, rows, batch * 8, build, use_cache)
+    dataset = _tidy(datasets.Dataset.from_list(done), config.model)
     return PipelineOutput(splits={"data": dataset}, stats={"rows": len(dataset)})
 
 

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from ifplay.config import ModelSpec, Schema
 from ifplay.errors import DataError
-from ifplay.pipelines.base import PipelineOutput, pipeline_name, run_distilabel
+from ifplay.pipelines.base import PipelineOutput, pipeline_name, run_checkpointed
 
 
 class SpinData(Schema):
@@ -123,15 +123,20 @@ def run_spin(
         update={"n": 1, "seed": config.model.seed if config.model.seed is not None else config.seed}
     )
     batch = spec.batch_size
+
+    def build(chunk: list[dict[str, Any]]) -> Any:
+        with Pipeline(name=f"ifplay-spin-{config.name}", cache_dir=cache_dir("distilabel")) as pipe:
+            load = LoadDataFromDicts(data=chunk, batch_size=batch)
+            sample = SampleResponses(llm=build_llm(spec), num_generations=1, input_batch_size=batch)
+            progress = ProgressBar(
+                total=len(chunk), description=f"{config.name}: generating", input_batch_size=batch
+            )
+            load >> sample >> progress
+        return pipe
+
     name = pipeline_name("spin", config.name, config.model_dump(mode="json"), rows)
-    with Pipeline(name=name, cache_dir=cache_dir("distilabel")) as pipe:
-        load = LoadDataFromDicts(data=rows, batch_size=batch)
-        sample = SampleResponses(llm=build_llm(spec), num_generations=1, input_batch_size=batch)
-        progress = ProgressBar(
-            total=len(rows), description=f"{config.name}: generating", input_batch_size=batch
-        )
-        load >> sample >> progress
-    generated = sorted(run_distilabel(pipe, use_cache).to_list(), key=lambda r: r["pair_id"])
+    generated = run_checkpointed(name, rows, batch * 8, build, use_cache)
+    generated.sort(key=lambda r: r["pair_id"])
     pairs_out, empty = spin_rows(generated)
     cut = max(0, len(pairs_out) - config.data.heldout)
     splits = {
