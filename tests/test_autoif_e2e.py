@@ -46,7 +46,7 @@ def tiny_run(tmp_path_factory, embedded_checkpoint_dir) -> Path:
     """One uninterrupted run of the tiny AutoIF config."""
     root = tmp_path_factory.mktemp("autoif")
     proc = _generate(TINY, root / "out", _env(root / "cache", embedded_checkpoint_dir))
-    out, _ = proc.communicate(timeout=1200)
+    out, _ = proc.communicate(timeout=2400)
     assert proc.returncode == 0, out[-4000:]
     return root / "out"
 
@@ -118,7 +118,7 @@ def test_sigkill_then_rerun_gives_the_uninterrupted_rows(
     env = _env(tmp_path / "cache", embedded_checkpoint_dir)
     checkpoints = tmp_path / "cache" / "checkpoints"
     proc = _generate(TINY, tmp_path / "out", env)
-    deadline = time.time() + 900
+    deadline = time.time() + 2400
     # kill once the response stage has checkpointed its first chunk (and is working on the next)
     while time.time() < deadline and proc.poll() is None:
         if list(checkpoints.glob("ifplay-autoif-responses-*/chunk-00000.jsonl")):
@@ -129,7 +129,7 @@ def test_sigkill_then_rerun_gives_the_uninterrupted_rows(
     proc.wait()
     assert not (tmp_path / "out").exists()
     rerun = _generate(TINY, tmp_path / "out", env)
-    out, _ = rerun.communicate(timeout=1200)
+    out, _ = rerun.communicate(timeout=2400)
     assert rerun.returncode == 0, out[-4000:]
     for split in ("sft", "dpo", "responses", "instructions"):
         assert _rows(tmp_path / "out" / split / "data.jsonl") == _rows(

@@ -32,7 +32,7 @@ def test_generate_example_with_real_smollm2(
         env=env,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=1800,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     rows = [json.loads(line) for line in (output / "data.jsonl").read_text().splitlines()]

@@ -94,7 +94,7 @@ model: {{name: smollm2-135m-instruct, max_new_tokens: 8, batch_size: 4}}
 """
 
 
-def _wait_for(manifest: Path, key: str, proc: subprocess.Popen, timeout: float = 900) -> None:
+def _wait_for(manifest: Path, key: str, proc: subprocess.Popen, timeout: float = 2400) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline and proc.poll() is None:
         if manifest.is_file():
@@ -159,7 +159,7 @@ def test_sigkill_during_train_and_eval_resumes_without_redoing_stages(
         assert json.loads(manifest.read_text())["stages"][stage]["status"] == "running"
 
     proc = _start(loop, output, env)
-    out, _ = proc.communicate(timeout=900)
+    out, _ = proc.communicate(timeout=2400)
     assert proc.returncode == 0, out[-3000:]
     stages = json.loads(manifest.read_text())["stages"]
     assert list(stages) == ["iter-1/generate", "iter-1/train", "iter-1/eval"]

@@ -1,0 +1,48 @@
+"""Rule-driven distilabel LLMs for the SPaR tests: the reply is a function of the message, and every
+engine call is recorded, so search order, caching and batching can be asserted exactly."""
+
+from typing import Any
+
+from distilabel.models.llms.base import LLM
+from pydantic import PrivateAttr
+
+
+class RuleLLM(LLM):
+    """Replies with `reply(text, sample)` for each of the `num_generations` samples; `calls` records
+    each engine call as (number of inputs, num_generations)."""
+
+    _calls: list[tuple[int, int]] = PrivateAttr(default_factory=list)
+    _seen: list[str] = PrivateAttr(default_factory=list)
+
+    def load(self) -> None:
+        super().load()
+
+    @property
+    def model_name(self) -> str:
+        return "rules"
+
+    @property
+    def calls(self) -> list[tuple[int, int]]:
+        return self._calls
+
+    @property
+    def seen(self) -> list[str]:
+        """Every user message received, in order."""
+        return self._seen
+
+    def reply(self, text: str, sample: int) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def generate(self, inputs: list[Any], num_generations: int = 1, **kwargs: Any) -> list[dict]:
+        self._calls.append((len(inputs), num_generations))
+        out = []
+        for conversation in inputs:
+            text = conversation[-1]["content"]
+            self._seen.append(text)
+            out.append(
+                {
+                    "generations": [self.reply(text, i) for i in range(num_generations)],
+                    "statistics": {},
+                }
+            )
+        return out
