@@ -1,0 +1,326 @@
+"""`kind: spar`: SPaR, self-play with tree-search refinement.
+
+1. prompts: ShareGPT queries + a main taxonomy constraint + compatible extras (library
+   constraints, so each carries code verifiers); math/code queries skipped.
+2. one distilabel pipeline: the actor answers each prompt `actor.n` times -> `TreeSearchRefine`
+   judges every answer (LLM critiques + majority, plus code votes) and refines the rejected ones
+   by BFS/DFS tree search, batched over all trees of an input batch.
+3. splits:
+   - `actor_dpo`: chosen = the refined answer the judge accepts, rejected = the original failing
+     answer (TRL conversational), with the token-level edit distance of the pair;
+   - `refiner_sft`: `messages` dialogues: judgments (a critique whose verdict agrees with the
+     final decision) and refinement steps along each successful path;
+   - `refiner_dpo`: judgment pairs: chosen = a critique agreeing with the decision, rejected = one
+     disagreeing.
+   stats.json holds the counts of every stage and the edit-distance distribution of SPaR pairs vs
+   independently sampled (passing, failing) pairs of the same prompts.
+"""
+
+import json
+import statistics
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ifplay.config import ModelSpec, Schema
+from ifplay.errors import ConfigError
+from ifplay.pipelines.base import PipelineOutput, pipeline_name, run_checkpointed
+from ifplay.steps.judge import JudgeSettings
+from ifplay.steps.spar_prompts import PromptSettings
+from ifplay.steps.tree_search import SearchSettings
+
+
+class SandboxSettings(Schema):
+    """The sandbox that runs the library constraints' code verifiers (hybrid judging)."""
+
+    workers: int = Field(2, ge=1)
+    timeout_s: float = Field(2.0, gt=0)
+    memory_mb: int = Field(512, ge=64)
+
+
+class SparSplits(Schema):
+    sampled_pairs_per_prompt: int = Field(
+        4,
+        ge=1,
+        description="(passing, failing) sampled pairs per prompt for the edit-distance baseline.",
+    )
+
+
+class SparConfig(Schema):
+    """A SPaR declaration (`pipelines/spar.yaml`, `pipelines/spar-quick.yaml`)."""
+
+    kind: Literal["spar"] = "spar"
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    seed: int = 0
+    actor: ModelSpec = ModelSpec(n=5, temperature=0.9, top_p=0.9)
+    refiner: ModelSpec | None = Field(
+        None,
+        description="Judge and refiner model (default: the actor's model; sampling comes from "
+        "`judge` and `search`). Its batch_size = prompts searched together.",
+    )
+    prompts: PromptSettings = PromptSettings()
+    judge: JudgeSettings = JudgeSettings()
+    search: SearchSettings = SearchSettings()
+    sandbox: SandboxSettings = SandboxSettings()
+    splits: SparSplits = SparSplits()
+    output_dir: str | None = None
+
+    @property
+    def model(self) -> ModelSpec:
+        """The actor: the model being trained (what `ifplay generate --model` and loops set)."""
+        return self.actor
+
+    def refiner_spec(self) -> ModelSpec:
+        """The refiner's spec: `refiner`, or the actor's model when none is given."""
+        return (self.refiner or self.actor).model_copy()
+
+
+def build_pipeline(config: SparConfig, prompts: list[dict[str, Any]]) -> Any:
+    """prompts -> actor samples -> judged and refined trees."""
+    from distilabel.pipeline import Pipeline
+    from distilabel.steps import LoadDataFromDicts
+
+    from ifplay.cache import cache_dir
+    from ifplay.models import build_llm
+    from ifplay.pipelines.autoif import role_spec
+    from ifplay.steps.progress import ProgressBar
+    from ifplay.steps.respond import SampleResponses
+    from ifplay.steps.tree_search import TreeSearchRefine
+
+    actor, refiner = config.actor, config.refiner_spec()
+    with Pipeline(name=f"ifplay-spar-{config.name}", cache_dir=cache_dir("distilabel")) as pipe:
+        load = LoadDataFromDicts(data=prompts, batch_size=actor.batch_size)
+        sample = SampleResponses(
+            llm=build_llm(role_spec(actor, actor.n, config.seed)),
+            num_generations=actor.n,
+            input_batch_size=actor.batch_size,
+        )
+        search = TreeSearchRefine(
+            llm=build_llm(role_spec(refiner, 1, config.seed + 1)),
+            judge=config.judge,
+            search=config.search,
+            sandbox_workers=config.sandbox.workers,
+            sandbox_timeout_s=config.sandbox.timeout_s,
+            sandbox_memory_mb=config.sandbox.memory_mb,
+            input_batch_size=refiner.batch_size,
+        )
+        progress = ProgressBar(
+            total=len(prompts),
+            description=f"{config.name}: search",
+            input_batch_size=actor.batch_size,
+        )
+        load >> sample >> search >> progress
+    return pipe
+
+
+def run_spar(
+    config: SparConfig, base_dir: Path, limit: int | None = None, use_cache: bool = True
+) -> PipelineOutput:
+    """Build prompts, sample, judge and refine, and write the three splits."""
+    import datasets
+
+    from ifplay.steps.spar_prompts import build_prompts
+
+    settings = config.prompts
+    if limit is not None:
+        settings = settings.model_copy(update={"count": min(settings.count, limit)})
+    prompts, prompt_stats = build_prompts(settings, config.seed)
+    if not prompts:
+        raise ConfigError(f"{config.name}: no prompts (every query was skipped)")
+    name = pipeline_name("spar", config.name, config.model_dump(mode="json"), prompts)
+    rows = run_checkpointed(
+        name,
+        prompts,
+        config.refiner_spec().batch_size * 4,  # searched (and checkpointed) 4 batches at a time
+        lambda chunk: build_pipeline(config, chunk),
+        use_cache,
+    )
+    rows.sort(key=lambda row: row["prompt_id"])
+    actor, sampled = actor_pairs(rows, config.splits.sampled_pairs_per_prompt)
+    sft, dpo = refiner_rows(rows)
+    stats = spar_stats(rows, prompt_stats, actor, sampled, sft, dpo)
+    splits = {
+        "actor_dpo": datasets.Dataset.from_list(actor),
+        "refiner_sft": datasets.Dataset.from_list(sft),
+        "refiner_dpo": datasets.Dataset.from_list(dpo),
+    }
+    return PipelineOutput(splits=splits, stats=stats)
+
+
+def _trees(row: dict[str, Any]) -> list[dict[str, Any]]:
+    return json.loads(row.get("search_json") or "[]")
+
+
+def actor_pairs(
+    rows: list[dict[str, Any]], sampled_per_prompt: int
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """(SPaR pairs, edit distances of sampled (accepted, rejected) original-answer pairs)."""
+    from ifplay.edits import token_edit_distance
+    from ifplay.pairs import assistant, user
+
+    pairs, sampled = [], []
+    for row in rows:
+        trees = _trees(row)
+        seen = set()
+        for tree in trees:
+            if tree["status"] != "solved":
+                continue
+            root, best = tree["nodes"][0], tree["nodes"][tree["solution"]]
+            if (best["response"], root["response"]) in seen:
+                continue
+            seen.add((best["response"], root["response"]))
+            pairs.append(
+                {
+                    "prompt": user(row["prompt"]),
+                    "chosen": assistant(best["response"]),
+                    "rejected": assistant(root["response"]),
+                    "edit_distance": token_edit_distance(best["response"], root["response"]),
+                    "chosen_value": best["value"],
+                    "rejected_value": root["value"],
+                    "refine_depth": best["depth"],
+                    "instructions": row["instructions"],
+                    "family_ids": row["family_ids"],
+                }
+            )
+        good = [t["nodes"][0]["response"] for t in trees if t["status"] == "passed"]
+        bad = [t["nodes"][0]["response"] for t in trees if t["status"] not in ("passed", "tie")]
+        combos = [(g, b) for g in good for b in bad][:sampled_per_prompt]
+        sampled.extend(token_edit_distance(g, b) for g, b in combos)
+    return pairs, sampled
+
+
+def refiner_rows(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(refiner SFT dialogues, judgment DPO pairs) from every decided node and solved path."""
+    from ifplay.pairs import assistant
+    from ifplay.steps.judge import judge_messages
+    from ifplay.steps.tree_search import refine_messages
+
+    sft, dpo, judged = [], [], set()
+    for row in rows:
+        for tree in _trees(row):
+            for node in tree["nodes"]:
+                key = (row["prompt"], node["response"])
+                if node["decision"] is None or key in judged:
+                    continue
+                judged.add(key)
+                asked = judge_messages(row["prompt"], node["response"])
+                agree, disagree = _critiques(node)
+                if agree:
+                    sft.append({"messages": asked + assistant(agree[0]), "task": "judge"})
+                if agree and disagree:
+                    dpo.append(
+                        {
+                            "prompt": asked,
+                            "chosen": assistant(agree[0]),
+                            "rejected": assistant(disagree[0]),
+                        }
+                    )
+            if tree["status"] == "solved":
+                sft.extend(_refinement_dialogues(row["prompt"], tree, refine_messages))
+    return sft, dpo
+
+
+def _critiques(node: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Critiques whose verdict agrees / disagrees with the node's final decision."""
+    agree = [
+        c for c, v in zip(node["critiques"], node["verdicts"], strict=True) if v is node["decision"]
+    ]
+    disagree = [
+        c
+        for c, v in zip(node["critiques"], node["verdicts"], strict=True)
+        if v is not None and v is not node["decision"]
+    ]
+    return agree, disagree
+
+
+def _refinement_dialogues(prompt: str, tree: dict[str, Any], refine_messages: Any) -> list[dict]:
+    """One dialogue per step of the path from the root to the accepted answer."""
+    from ifplay.pairs import assistant
+
+    nodes = tree["nodes"]
+    path, node = [], nodes[tree["solution"]]
+    while node["parent"] is not None:
+        path.append((nodes[node["parent"]], node))
+        node = nodes[node["parent"]]
+    out = []
+    for parent, child in reversed(path):
+        asked = refine_messages(
+            prompt, parent["response"], parent["critique"], parent["failed_checks"]
+        )
+        answer = f"<refined>\n{child['response']}\n</refined>"
+        out.append({"messages": asked + assistant(answer), "task": "refine"})
+    return out
+
+
+def _summary(values: list[int]) -> dict[str, Any]:
+    if not values:
+        return {"pairs": 0, "mean": None, "median": None}
+    return {
+        "pairs": len(values),
+        "mean": round(statistics.fmean(values), 2),
+        "median": statistics.median(values),
+    }
+
+
+def spar_stats(
+    rows: list[dict[str, Any]],
+    prompt_stats: dict[str, int],
+    actor: list[dict[str, Any]],
+    sampled: list[int],
+    sft: list[dict[str, Any]],
+    dpo: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Counts per stage: responses, root verdicts, votes, search, splits, edit distances."""
+    trees = [tree for row in rows for tree in _trees(row)]
+    nodes = [node for tree in trees for node in tree["nodes"] if not node["cached"]]
+    responses = [r for row in rows for r in row.get("responses") or []]
+    status = {
+        s: sum(1 for t in trees if t["status"] == s)
+        for s in ("passed", "tie", "solved", "exhausted", "budget")
+    }
+    counts: dict[str, int] = {}
+    for row in rows:
+        for key, value in json.loads(row.get("search_counts_json") or "{}").items():
+            counts[key] = counts.get(key, 0) + value
+    solved = [t for t in trees if t["status"] == "solved"]
+    return {
+        "prompts": {**prompt_stats, "kept": len(rows)},
+        "responses": {"total": len(responses), "empty": sum(1 for r in responses if not r.strip())},
+        "roots": {
+            "judged": len(trees),
+            "accepted": status["passed"],
+            "rejected": len(trees) - status["passed"] - status["tie"],
+            "tie_dropped": status["tie"],
+        },
+        "votes": {
+            "nodes_judged": len(nodes),
+            "llm_yes": sum(v is True for n in nodes for v in n["verdicts"]),
+            "llm_no": sum(v is False for n in nodes for v in n["verdicts"]),
+            "llm_abstained": sum(v is None for n in nodes for v in n["verdicts"]),
+            "code_passed": sum(ok for n in nodes for ok in n["code"]),
+            "code_failed": sum(not ok for n in nodes for ok in n["code"]),
+        },
+        "search": {
+            "solved": status["solved"],
+            "exhausted": status["exhausted"],
+            "out_of_budget": status["budget"],
+            "expansions": sum(t["expansions"] for t in trees),
+            "mean_solution_depth": round(
+                statistics.fmean(t["nodes"][t["solution"]]["depth"] for t in solved), 2
+            )
+            if solved
+            else None,
+            **counts,
+        },
+        "splits": {
+            "actor_dpo": len(actor),
+            "refiner_sft_judge": sum(1 for r in sft if r["task"] == "judge"),
+            "refiner_sft_refine": sum(1 for r in sft if r["task"] == "refine"),
+            "refiner_dpo": len(dpo),
+        },
+        "edit_distance": {
+            "spar_pairs": _summary([p["edit_distance"] for p in actor]),
+            "sampled_pairs": _summary(sampled),
+        },
+    }
