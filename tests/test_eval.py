@@ -295,6 +295,31 @@ def test_heldout_slice_is_stable_and_order_independent() -> None:
     assert {p["id"] for p in forward} <= set(held)
 
 
+def test_generated_length_stops_at_the_first_eos() -> None:
+    from ifplay.evaluation.runner import generated_length
+
+    assert generated_length([5, 6, 2, 2, 2], eos_id=2) == 3
+    assert generated_length([5, 6, 7], eos_id=2) == 3
+    assert generated_length([], eos_id=2) == 0
+
+
+def test_continuous_batching_returns_every_prompt_with_a_bounded_cache(
+    tiny_model_dir: Path,
+) -> None:
+    """The GPU path (`generate_batch`), exercised on CPU with the tiny model."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from ifplay.evaluation.engines import continuous_generate
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    inputs = [tokenizer(f"prompt number {i}").input_ids for i in range(5)]
+    outputs = continuous_generate(
+        model, tokenizer, ModelSpec(temperature=0.0, batch_size=2), inputs, 5
+    )
+    assert len(outputs) == 5 and all(1 <= len(o.generated_tokens) <= 5 for o in outputs.values())
+
+
 def test_kv_cache_is_sized_for_the_batch_not_for_system_ram() -> None:
     from ifplay.evaluation.engines import PAGE_SIZE, cache_blocks
 

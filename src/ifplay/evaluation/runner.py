@@ -100,10 +100,11 @@ def run_eval(
         else:
             longest = max((t for t in task_tokens.values() if t), default=256)
             lighteval_model = build_eval_model(model, max_new_tokens, cache, longest)
+        eos_id = getattr(getattr(lighteval_model, "tokenizer", None), "eos_token_id", None)
         pipeline = _run_pipeline(
             lighteval_model, selected, datasets, limit, max_new_tokens, judge, Path(scratch)
         )
-        details = _details(pipeline, selected)
+        details = _details(pipeline, selected, eos_id)
         metrics, stderr = flatten_metrics(
             pipeline.evaluation_tracker.metrics_logger.metric_aggregated,
             {s.config_name: s.key for s in selected},
@@ -245,7 +246,17 @@ def _timed_pipeline_class() -> type:
     return TimedPipeline
 
 
-def _details(pipeline: Any, selected: list[SelectedTask]) -> dict[str, list[dict[str, Any]]]:
+def generated_length(tokens: Any, eos_id: int | None) -> int:
+    """Generated tokens up to and including the first EOS (padded batches repeat the pad/EOS id)."""
+    ids = [int(t) for t in tokens]
+    if eos_id is not None and eos_id in ids:
+        return ids.index(eos_id) + 1
+    return len(ids)
+
+
+def _details(
+    pipeline: Any, selected: list[SelectedTask], eos_id: int | None
+) -> dict[str, list[dict[str, Any]]]:
     """Per-sample records: prompt, the exact model input, response, token counts and metric values.
 
     `output_tokens` counts generated tokens (0 for log-likelihood tasks, which generate nothing).
@@ -266,7 +277,7 @@ def _details(pipeline: Any, selected: list[SelectedTask]) -> dict[str, list[dict
                     "model_input": render(doc) if render else doc.query,
                     "response": (response.text or [""])[0],
                     "input_tokens": len(response.input_tokens or []),
-                    "output_tokens": len(outputs[0]) if outputs else 0,
+                    "output_tokens": generated_length(outputs[0], eos_id) if outputs else 0,
                     "metrics": detail.metric,
                     "specific": doc.specific,
                 }
