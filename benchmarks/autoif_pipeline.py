@@ -19,7 +19,6 @@ from ifplay.pipelines.autoif import (
     build_response_pipeline,
     build_splits,
     compose_and_decontaminate,
-    role_spec,
     seed_rows,
 )
 from ifplay.pipelines.base import run_distilabel
@@ -57,7 +56,7 @@ def main() -> None:
     sft, dpo = build_splits(config, scored)
     times["4 splits"] = time.perf_counter() - start
 
-    policy = role_spec(config.policy, config.policy.n, config.seed + 3)
+    policy = config.policy.for_stage(config.policy.n, config.seed + 3)
     pipeline_tokens = count_tokens(policy.name, [r for row in scored for r in row["responses"]])
 
     start = time.perf_counter()

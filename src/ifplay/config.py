@@ -54,6 +54,14 @@ class ModelSpec(Schema):
     base_url: str | None = None
     api_key_env: str = Field("OPENAI_API_KEY", description="Env var holding the key; never logged.")
 
+    def for_stage(self, n: int, seed: int, max_new_tokens: int | None = None) -> "ModelSpec":
+        """This spec for one pipeline stage: `n` samples, the stage's token cap if given, and
+        `seed` unless the spec sets its own."""
+        update: dict[str, Any] = {"n": n, "seed": self.seed if self.seed is not None else seed}
+        if max_new_tokens is not None:
+            update["max_new_tokens"] = max_new_tokens
+        return self.model_copy(update=update)
+
     @field_validator("name")
     @classmethod
     def _strip(cls, value: str) -> str:

@@ -27,6 +27,7 @@ from pydantic import Field
 from ifplay.config import ModelSpec, Schema
 from ifplay.errors import ConfigError
 from ifplay.pipelines.base import PipelineOutput, pipeline_name, run_checkpointed
+from ifplay.steps.sandboxed import SandboxSettings
 
 ROLE_DEFAULTS = {"temperature": 0.7, "top_p": 0.95}
 
@@ -49,14 +50,14 @@ class DedupConfig(Schema):
     threshold: float = Field(0.6, gt=0, le=1)
 
 
-class VerifiersConfig(Schema):
+class VerifiersConfig(SandboxSettings):
+    """Verifier synthesis and cross-validation, plus the sandbox (workers, timeout_s, memory_mb)
+    that runs verifiers in both the instruction and the response stages."""
+
     functions: int = Field(8, ge=1, description="Candidate functions per instruction (K).")
     max_new_tokens: int | None = Field(None, ge=1, description="Default: the supervisor's.")
     min_accuracy: float = Field(0.8, ge=0, le=1)
     min_functions: int = Field(1, ge=1)
-    timeout_s: float = Field(2.0, gt=0, description="Wall-clock limit per verifier call.")
-    memory_mb: int = Field(512, ge=64)
-    workers: int = Field(2, ge=1, description="Sandbox worker processes.")
 
 
 class BackTranslationConfig(Schema):
@@ -172,14 +173,6 @@ def _instruction_row(
     }
 
 
-def role_spec(spec: ModelSpec, n: int, seed: int, max_new_tokens: int | None = None) -> ModelSpec:
-    """The role's spec for one stage: `n` samples, the stage's token cap, a seed if it has none."""
-    update: dict[str, Any] = {"n": n, "seed": spec.seed if spec.seed is not None else seed}
-    if max_new_tokens is not None:
-        update["max_new_tokens"] = max_new_tokens
-    return spec.model_copy(update=update)
-
-
 def build_instruction_pipeline(config: AutoIFConfig, seeds: list[dict[str, Any]]) -> Any:
     """The distilabel pipeline of stage 1 (seeds -> verified instructions)."""
     from distilabel.pipeline import Pipeline
@@ -204,9 +197,7 @@ def build_instruction_pipeline(config: AutoIFConfig, seeds: list[dict[str, Any]]
         if config.evolve.rewrites > 0:
             evolve = EvolveInstructions(
                 llm=build_llm(
-                    role_spec(
-                        sup, config.evolve.rewrites, config.seed, config.evolve.max_new_tokens
-                    )
+                    sup.for_stage(config.evolve.rewrites, config.seed, config.evolve.max_new_tokens)
                 ),
                 num_generations=config.evolve.rewrites,
                 input_batch_size=batch,
@@ -215,22 +206,18 @@ def build_instruction_pipeline(config: AutoIFConfig, seeds: list[dict[str, Any]]
             tail = tail >> evolve >> expand
         dedup = DropNearDuplicates(method=config.dedup.method, threshold=config.dedup.threshold)
         synthesize = SynthesizeVerifiers(
-            llm=build_llm(role_spec(sup, v.functions, config.seed + 1, v.max_new_tokens)),
+            llm=build_llm(sup.for_stage(v.functions, config.seed + 1, v.max_new_tokens)),
             num_generations=v.functions,
             input_batch_size=batch,
         )
         crossval = CrossValidateVerifiers(
             min_accuracy=v.min_accuracy,
             min_functions=v.min_functions,
-            sandbox_workers=v.workers,
-            sandbox_timeout_s=v.timeout_s,
-            sandbox_memory_mb=v.memory_mb,
+            **v.step_kwargs(),
             input_batch_size=batch,
         )
         backtranslate = BackTranslate(
-            llm=build_llm(
-                role_spec(sup, 1, config.seed + 2, config.backtranslation.max_new_tokens)
-            ),
+            llm=build_llm(sup.for_stage(1, config.seed + 2, config.backtranslation.max_new_tokens)),
             num_generations=1,
             input_batch_size=batch,
         )
@@ -262,14 +249,12 @@ def build_response_pipeline(config: AutoIFConfig, prompts: list[dict[str, Any]])
     ) as pipeline:
         load = LoadDataFromDicts(data=prompts, batch_size=batch)
         sample = SampleResponses(
-            llm=build_llm(role_spec(policy, policy.n, config.seed + 3)),
+            llm=build_llm(policy.for_stage(policy.n, config.seed + 3)),
             num_generations=policy.n,
             input_batch_size=batch,
         )
         score = ScoreResponses(
-            sandbox_workers=v.workers,
-            sandbox_timeout_s=v.timeout_s,
-            sandbox_memory_mb=v.memory_mb,
+            **v.step_kwargs(),
             input_batch_size=batch,
         )
         progress = ProgressBar(

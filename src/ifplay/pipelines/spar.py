@@ -27,16 +27,9 @@ from ifplay.config import ModelSpec, Schema
 from ifplay.errors import ConfigError
 from ifplay.pipelines.base import PipelineOutput, pipeline_name, run_checkpointed
 from ifplay.steps.judge import JudgeSettings
+from ifplay.steps.sandboxed import SandboxSettings
 from ifplay.steps.spar_prompts import PromptSettings
 from ifplay.steps.tree_search import SearchSettings
-
-
-class SandboxSettings(Schema):
-    """The sandbox that runs the library constraints' code verifiers (hybrid judging)."""
-
-    workers: int = Field(2, ge=1)
-    timeout_s: float = Field(2.0, gt=0)
-    memory_mb: int = Field(512, ge=64)
 
 
 class SparSplits(Schema):
@@ -83,7 +76,6 @@ def build_pipeline(config: SparConfig, prompts: list[dict[str, Any]]) -> Any:
 
     from ifplay.cache import cache_dir
     from ifplay.models import build_llm
-    from ifplay.pipelines.autoif import role_spec
     from ifplay.steps.progress import ProgressBar
     from ifplay.steps.respond import SampleResponses
     from ifplay.steps.tree_search import TreeSearchRefine
@@ -92,17 +84,15 @@ def build_pipeline(config: SparConfig, prompts: list[dict[str, Any]]) -> Any:
     with Pipeline(name=f"ifplay-spar-{config.name}", cache_dir=cache_dir("distilabel")) as pipe:
         load = LoadDataFromDicts(data=prompts, batch_size=actor.batch_size)
         sample = SampleResponses(
-            llm=build_llm(role_spec(actor, actor.n, config.seed)),
+            llm=build_llm(actor.for_stage(actor.n, config.seed)),
             num_generations=actor.n,
             input_batch_size=actor.batch_size,
         )
         search = TreeSearchRefine(
-            llm=build_llm(role_spec(refiner, 1, config.seed + 1)),
+            llm=build_llm(refiner.for_stage(1, config.seed + 1)),
             judge=config.judge,
             search=config.search,
-            sandbox_workers=config.sandbox.workers,
-            sandbox_timeout_s=config.sandbox.timeout_s,
-            sandbox_memory_mb=config.sandbox.memory_mb,
+            **config.sandbox.step_kwargs(),
             input_batch_size=refiner.batch_size,
         )
         progress = ProgressBar(

@@ -119,9 +119,7 @@ def run_spin(
     if not pairs:
         raise DataError(f"{config.data.source}: no prompt with a real response")
     rows = [{**pair, "pair_id": i, "drop": ""} for i, pair in enumerate(pairs)]
-    spec = config.model.model_copy(
-        update={"n": 1, "seed": config.model.seed if config.model.seed is not None else config.seed}
-    )
+    spec = config.model.for_stage(1, config.seed)
     batch = spec.batch_size
 
     def build(chunk: list[dict[str, Any]]) -> Any:

@@ -5,6 +5,24 @@ from typing import Any
 from distilabel.steps import Step
 from pydantic import Field, PrivateAttr
 
+from ifplay.config import Schema
+
+
+class SandboxSettings(Schema):
+    """YAML settings of the verifier sandbox a stage uses (`step_kwargs()` feeds a SandboxedStep)."""
+
+    workers: int = Field(2, ge=1, description="Sandbox worker processes.")
+    timeout_s: float = Field(2.0, gt=0, description="Wall-clock limit per verifier call.")
+    memory_mb: int = Field(512, ge=64)
+
+    def step_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for a `SandboxedStep` subclass."""
+        return {
+            "sandbox_workers": self.workers,
+            "sandbox_timeout_s": self.timeout_s,
+            "sandbox_memory_mb": self.memory_mb,
+        }
+
 
 class SandboxedStep(Step):
     """Starts the verifier sandbox (`ifplay.verification.open_sandbox`) on load and closes it on unload; subclasses use `self.sandbox`."""
