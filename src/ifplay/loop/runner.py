@@ -190,8 +190,3 @@ def training_data(root: Path, k: int, split: str, mix_previous: bool) -> Path:
         rows.extend(line for line in (source / "data.jsonl").read_text().splitlines() if line)
     (mixed / "data.jsonl").write_text("\n".join(rows) + "\n")
     return mixed
-
-
-def read_manifest(run_dir: Path) -> dict[str, Any]:
-    """The manifest of a run folder as a dict."""
-    return json.loads((run_dir / "manifest.json").read_text())
