@@ -4,7 +4,7 @@ import json
 import random
 
 import pytest
-from distilabel.models.llms.base import LLM
+from rule_llms import ScriptedLLM
 
 from ifplay.constraints import get_family
 from ifplay.decontam import NgramIndex, contaminated, ifeval_prompts
@@ -55,26 +55,6 @@ def test_verifier_reply_parses_fenced_json_and_rejects_garbage():
     assert verifier_reply('{"func": "print(1)"}') is None
     assert verifier_reply('{"func": "def evaluate(r): return 1", ') is None
     assert json_object('text {"a": {"b": 1}} tail') == {"a": {"b": 1}}
-
-
-class ScriptedLLM(LLM):
-    """Replays canned replies: stands in for a model producing specific (bad) output on demand."""
-
-    replies: list[str | None]
-
-    def load(self) -> None:
-        super().load()
-
-    @property
-    def model_name(self) -> str:
-        return "scripted"
-
-    def generate(self, inputs, num_generations: int = 1, **kwargs):
-        it = iter(self.replies)
-        return [
-            {"generations": [next(it, None) for _ in range(num_generations)], "statistics": {}}
-            for _ in inputs
-        ]
 
 
 def _run_step(step, rows):

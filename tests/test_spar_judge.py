@@ -1,7 +1,7 @@
 """SPaR judge: verdict parsing, majority with ties and abstentions, hybrid judging (sandbox)."""
 
 import pytest
-from spar_llms import RuleLLM
+from rule_llms import RuleLLM
 
 from ifplay.constraints import get_family
 from ifplay.steps.judge import (

@@ -4,7 +4,7 @@ import json
 import re
 
 import pytest
-from spar_llms import RuleLLM
+from rule_llms import RuleLLM
 
 from ifplay.constraints import get_family
 from ifplay.pipelines.spar import actor_pairs, refiner_rows

@@ -20,7 +20,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--limit", type=int, help="cap the rows sent to the generating model")
     parser.add_argument("--model", help="override the generating (policy) model name")
     parser.add_argument("--force", action="store_true", help="replace an existing output folder")
-    parser.add_argument("--no-cache", action="store_true", help="ignore distilabel's cached steps")
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="recompute every chunk, ignoring checkpoints of earlier runs",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="show distilabel's logs")
     parser.set_defaults(handler=run)
 

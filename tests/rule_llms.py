@@ -1,5 +1,6 @@
-"""Rule-driven distilabel LLMs for the SPaR tests: the reply is a function of the message, and every
-engine call is recorded, so search order, caching and batching can be asserted exactly."""
+"""Rule-driven distilabel LLMs for tests that need a model to say something specific (bad JSON, a
+verdict, a refinement): the reply is a function of the message, and every engine call is recorded,
+so search order, caching and batching can be asserted exactly."""
 
 from typing import Any
 
@@ -46,3 +47,16 @@ class RuleLLM(LLM):
                 }
             )
         return out
+
+
+class ScriptedLLM(RuleLLM):
+    """Replays `replies` in order, one per sample, across all inputs of a call (None when exhausted)."""
+
+    replies: list[str | None]
+
+    def generate(self, inputs: list[Any], num_generations: int = 1, **kwargs: Any) -> list[dict]:
+        self._script = iter(self.replies)
+        return super().generate(inputs, num_generations, **kwargs)
+
+    def reply(self, text: str, sample: int) -> str | None:
+        return next(self._script, None)
