@@ -9,26 +9,30 @@ from collections.abc import Sequence
 from typing import Any
 
 
-def response_logprobs(model_path: str, rows: Sequence[dict[str, Any]], side: str) -> list[float]:
-    """Sum of log-probabilities of each row's `side` message given its prompt (chat template)."""
+def response_logprobs(
+    model_path: str, rows: Sequence[dict[str, Any]], sides: Sequence[str] = ("chosen", "rejected")
+) -> dict[str, list[float]]:
+    """Per side, the sum of log-probabilities of each row's `side` message given its prompt (chat
+    template), with the model loaded once."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32).eval()
-    totals = []
-    for row in rows:
-        prefix = tokenizer.apply_chat_template(
-            row["prompt"], tokenize=False, add_generation_prompt=True
-        )
-        full = tokenizer.apply_chat_template(row["prompt"] + row[side], tokenize=False)
-        prefix_ids = tokenizer(prefix, add_special_tokens=False)["input_ids"]
-        full_ids = tokenizer(full, add_special_tokens=False, return_tensors="pt")["input_ids"]
-        with torch.inference_mode():
-            logits = model(full_ids).logits[0, :-1].float()
-        targets = full_ids[0, 1:]
-        logprobs = torch.log_softmax(logits, dim=-1).gather(1, targets.unsqueeze(1)).squeeze(1)
-        totals.append(float(logprobs[len(prefix_ids) - 1 :].sum()))
+    totals: dict[str, list[float]] = {side: [] for side in sides}
+    for side in sides:
+        for row in rows:
+            prefix = tokenizer.apply_chat_template(
+                row["prompt"], tokenize=False, add_generation_prompt=True
+            )
+            full = tokenizer.apply_chat_template(row["prompt"] + row[side], tokenize=False)
+            prefix_ids = tokenizer(prefix, add_special_tokens=False)["input_ids"]
+            full_ids = tokenizer(full, add_special_tokens=False, return_tensors="pt")["input_ids"]
+            with torch.inference_mode():
+                logits = model(full_ids).logits[0, :-1].float()
+            targets = full_ids[0, 1:]
+            logprobs = torch.log_softmax(logits, dim=-1).gather(1, targets.unsqueeze(1)).squeeze(1)
+            totals[side].append(float(logprobs[len(prefix_ids) - 1 :].sum()))
     return totals
 
 
@@ -38,11 +42,8 @@ def reward_margins(
     """Mean implicit reward margin and the share of pairs where it is positive."""
     if not rows:
         return {"heldout_reward_margin": 0.0, "heldout_reward_accuracy": 0.0, "heldout_pairs": 0}
-    pc, pr = response_logprobs(policy, rows, "chosen"), response_logprobs(policy, rows, "rejected")
-    rc, rr = (
-        response_logprobs(reference, rows, "chosen"),
-        response_logprobs(reference, rows, "rejected"),
-    )
+    trained, ref = response_logprobs(policy, rows), response_logprobs(reference, rows)
+    pc, pr, rc, rr = trained["chosen"], trained["rejected"], ref["chosen"], ref["rejected"]
     margins = [beta * ((a - b) - (c - d)) for a, b, c, d in zip(pc, rc, pr, rr, strict=True)]
     return {
         "heldout_reward_margin": sum(margins) / len(margins),
