@@ -391,6 +391,9 @@ def test_tiny_model_generates_through_lighteval(tiny_model_dir: Path, tmp_path: 
     sampled = ModelSpec(name=str(tiny_model_dir), temperature=0.9, top_p=0.9, seed=3, batch_size=2)
     results = run_eval(sampled, ["ifeval"], tmp_path / "sampled", limit=2, max_new_tokens=4)
     assert results["samples"] == {"ifeval": 2} and results["sampling"]["temperature"] == 0.9
+    import torch
+
+    assert torch.is_grad_enabled()  # lighteval turns grad off process-wide; run_eval restores it
 
 
 # --- end to end on the real embedded model (slow) ------------------------------------------------------

@@ -3,10 +3,11 @@
 The self-play loop calls it after every iteration; `ifplay eval` is a thin wrapper around it.
 """
 
+import functools
 import platform
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,21 @@ from ifplay.models import resolve_model_path
 DEFAULT_TASKS: tuple[str, ...] = ("ifeval", "sharegpt_ppl")
 
 
+def keeps_grad_mode(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Restore torch's global grad mode after `function`: lighteval's transformers model turns it off
+    process-wide (on import and on load), which would break a training run later in the same process."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import torch
+
+        with torch.set_grad_enabled(torch.is_grad_enabled()):
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+@keeps_grad_mode
 def run_eval(
     model: ModelSpec,
     tasks: list[str],

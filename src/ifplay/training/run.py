@@ -74,7 +74,12 @@ def run_recipe(
     with staged_folder(final, force=force) as staging:
         args.training.output_dir = str(staging)
         trainer = build_trainer(recipe.method, args, data, ref_path)
-        output = trainer.train(resume_from_checkpoint=args.training.resume_from_checkpoint)
+        import torch
+
+        with (
+            torch.enable_grad()
+        ):  # an eval earlier in the process may have turned grad off globally
+            output = trainer.train(resume_from_checkpoint=args.training.resume_from_checkpoint)
         trainer.save_model(str(staging))
         if hasattr(trainer, "end"):
             trainer.end()
