@@ -171,3 +171,5 @@ def test_sigkill_during_train_and_eval_resumes_without_redoing_stages(
     assert "heldout_reward_margin" in stages["iter-1/train"]["summary"]["metrics"]
     assert (output / "report.md").is_file()
     assert "done earlier, skipped" in out
+    results = json.loads((output / "iter-1" / "eval" / "results.json").read_text())
+    assert results["sampling"]["max_new_tokens"] == {"ifeval": 8}  # the loop's cap reaches the eval

@@ -16,7 +16,9 @@ class EvalSpec(Schema):
 
     tasks: list[str] = Field(default_factory=lambda: ["ifeval"], min_length=1)
     limit: int | None = Field(None, ge=1, description="Prompts per task (None: all).")
-    max_new_tokens: int = Field(512, ge=1)
+    max_new_tokens: int | None = Field(
+        None, ge=1, description="Cap on generated tokens (None: each task's standard, IFEval 1280)."
+    )
     batch_size: int = Field(8, ge=1)
     baseline: bool = Field(True, description="Also evaluate the start model before iteration 1.")
 

@@ -172,7 +172,11 @@ class LoopRun:
             batch_size=settings.batch_size,
         )
         result = run_eval(
-            model=spec, tasks=list(settings.tasks), output_dir=output, limit=settings.limit
+            model=spec,
+            tasks=list(settings.tasks),
+            output_dir=output,
+            limit=settings.limit,
+            max_new_tokens=settings.max_new_tokens,
         )
         return {"metrics": result.get("metrics", {})}
 
