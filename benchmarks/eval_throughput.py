@@ -162,8 +162,8 @@ def main() -> None:
         f"- eval generation / best raw ({best_name}): {eval_rate / best:.2f} (target >= 0.8)",
         f"- total wall time of the eval: {wall / 60:.1f} min (target <= 30 min)",
         f"- scoring alone: {timing['scoring_s']:.1f} s",
-        f"- IFEval prompt-level strict / loose: {results['metrics']['ifeval/prompt_level_strict_acc']:.4f} / "
-        f"{results['metrics']['ifeval/prompt_level_loose_acc']:.4f}",
+        "- IFEval: "
+        + ", ".join(f"{k.split('/')[-1]} {v:.4f}" for k, v in sorted(results["metrics"].items())),
         f"- results: {output / 'results.json'}",
     ]
     print("\n".join(lines))
