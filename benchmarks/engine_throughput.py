@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from ifplay.config import DataSource, ModelSpec
+from ifplay.fresh_process import run_in_fresh_process
 from ifplay.models import build_llm
 from ifplay.pipelines.generate import GenerateConfig, run_generate
 from ifplay.sharegpt import first_turns
@@ -37,8 +38,8 @@ def ifplay_generate(spec: ModelSpec, prompts: list[str], workdir: Path) -> tuple
     data.write_text("".join(json.dumps({"prompt": p}) + "\n" for p in prompts))
     config = GenerateConfig(name="bench", data=DataSource(path=str(data)), model=spec)
     start = time.perf_counter()
-    ds = run_generate(config, base_dir=workdir, use_cache=False)
-    return sum(ds["output_tokens"]), time.perf_counter() - start
+    (generated,) = run_generate(config, base_dir=workdir, use_cache=False).splits.values()
+    return sum(generated["output_tokens"]), time.perf_counter() - start
 
 
 def main() -> None:
@@ -57,7 +58,8 @@ def main() -> None:
         batch_size=args.batch_size,
     )
     prompts = [ex.prompt for ex in first_turns(limit=args.prompts)]
-    raw_tokens, raw_s = raw_engine(spec, prompts)
+    # The raw engine runs torch; a process that has cannot fork distilabel's workers safely.
+    raw_tokens, raw_s = run_in_fresh_process(raw_engine, spec, prompts)
     with tempfile.TemporaryDirectory() as tmp:
         ifp_tokens, ifp_s = ifplay_generate(spec, prompts, Path(tmp))
     raw_rate, ifp_rate = raw_tokens / raw_s, ifp_tokens / ifp_s

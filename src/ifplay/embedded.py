@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ifplay.cache import cache_dir
 from ifplay.errors import IfplayError
+from ifplay.fresh_process import run_in_fresh_process
 from ifplay.packaged import installed_file
 
 EMBEDDED_MODEL = "smollm2-135m-instruct"
@@ -42,7 +43,8 @@ def embedded_checkpoint() -> Path:
     gguf = embedded_gguf()
     staging = Path(tempfile.mkdtemp(prefix=f".{EMBEDDED_MODEL}-", dir=target.parent))
     try:
-        _convert_gguf(gguf, staging)
+        # In a spawned process: torch threads started here would break distilabel's forked workers.
+        run_in_fresh_process(convert_gguf, gguf, staging)
         (staging / _MARKER).write_text(f"converted from {gguf.name}\n")
         if target.exists():  # an older partial folder without the marker, or a concurrent winner
             if (target / _MARKER).is_file():
@@ -55,7 +57,7 @@ def embedded_checkpoint() -> Path:
     return target
 
 
-def _convert_gguf(gguf: Path, out_dir: Path) -> None:
+def convert_gguf(gguf: Path, out_dir: Path) -> None:
     """De-quantize a GGUF file into a float32 safetensors checkpoint with its tokenizer."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

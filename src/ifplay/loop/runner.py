@@ -15,6 +15,7 @@ from typing import Any
 
 from ifplay import __version__
 from ifplay.config import ModelSpec
+from ifplay.fresh_process import run_in_fresh_process
 from ifplay.loop.config import LoopConfig, load_loop, resolve_relative
 from ifplay.loop.manifest import Manifest, config_hash, file_hash
 
@@ -125,40 +126,17 @@ class LoopRun:
         }
 
     def _train(self, model: str, output: Path, k: int) -> dict[str, Any]:
-        from ifplay.training import run_recipe
-
         spec = self.config.iteration
-        dataset = training_data(self.root, k, spec.split, spec.mix_previous)
-        result = run_recipe(
-            self.recipe_file,
-            dataset_dir=dataset,
-            model=model,
-            ref_model=model,
-            output_dir=output,
-            overrides=dict(spec.train_overrides),
-            force=True,
-        )
-        keep = ("train_loss", "loss", "rewards/margins", "rewards/accuracies", "train_runtime")
-        metrics = {k: v for k, v in result.metrics.items() if k in keep}
         heldout = self.root / f"iter-{k}" / "data" / "heldout" / "data.jsonl"
-        if heldout.is_file():
-            metrics.update(self._heldout_margin(heldout, str(output), model))
-        return {
-            "dataset": str(dataset),
-            "rows": result.rows,
-            "steps": result.steps,
-            "metrics": metrics,
-        }
-
-    def _heldout_margin(self, heldout: Path, policy: str, reference: str) -> dict[str, float]:
-        """Implicit reward margin of the trained model vs its reference on held-out pairs."""
-        from ifplay.margins import reward_margins
-        from ifplay.models import resolve_model_path
-        from ifplay.training import load_recipe
-
-        rows = [json.loads(line) for line in heldout.read_text().splitlines() if line.strip()]
-        beta = float(load_recipe(self.recipe_file).values.get("beta", 0.1))
-        return reward_margins(policy, resolve_model_path(reference), rows, beta)
+        return run_in_fresh_process(
+            train_stage,
+            self.recipe_file,
+            training_data(self.root, k, spec.split, spec.mix_previous),
+            model,
+            output,
+            dict(spec.train_overrides),
+            heldout if heldout.is_file() else None,
+        )
 
     def _eval(self, model: str, output: Path) -> dict[str, Any]:
         from ifplay.evaluation import run_eval
@@ -171,7 +149,8 @@ class LoopRun:
             max_new_tokens=settings.max_new_tokens,
             batch_size=settings.batch_size,
         )
-        result = run_eval(
+        result = run_in_fresh_process(
+            run_eval,
             model=spec,
             tasks=list(settings.tasks),
             output_dir=output,
@@ -179,6 +158,40 @@ class LoopRun:
             max_new_tokens=settings.max_new_tokens,
         )
         return {"metrics": result.get("metrics", {})}
+
+
+def train_stage(
+    recipe_file: Path,
+    dataset: Path,
+    model: str,
+    output: Path,
+    overrides: dict[str, Any],
+    heldout: Path | None,
+) -> dict[str, Any]:
+    """Train `model` (also the DPO reference) on `dataset`; add the held-out reward margin if given.
+
+    Returns the stage summary: dataset, rows, steps and the key training metrics.
+    """
+    from ifplay.margins import reward_margins
+    from ifplay.models import resolve_model_path
+    from ifplay.training import load_recipe, run_recipe
+
+    result = run_recipe(
+        recipe_file,
+        dataset_dir=dataset,
+        model=model,
+        ref_model=model,
+        output_dir=output,
+        overrides=overrides,
+        force=True,
+    )
+    keep = ("train_loss", "loss", "rewards/margins", "rewards/accuracies", "train_runtime")
+    metrics = {key: value for key, value in result.metrics.items() if key in keep}
+    if heldout is not None:
+        rows = [json.loads(line) for line in heldout.read_text().splitlines() if line.strip()]
+        beta = float(load_recipe(recipe_file).values.get("beta", 0.1))
+        metrics.update(reward_margins(str(output), resolve_model_path(model), rows, beta))
+    return {"dataset": str(dataset), "rows": result.rows, "steps": result.steps, "metrics": metrics}
 
 
 def training_data(root: Path, k: int, split: str, mix_previous: bool) -> Path:
