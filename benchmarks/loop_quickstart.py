@@ -2,9 +2,9 @@
 
     python benchmarks/loop_quickstart.py [--loop recipes/loops/quickstart.yaml] [--output DIR]
 
-Runs (or resumes) the loop exactly as `ifplay loop` does, then prints every stage's wall time from
-the run's manifest, the time of one full iteration (generate + train + eval; target on the embedded
-model: <= 60 min), and the eval metrics before and after. A resumed run reports the times recorded
+Runs (or resumes) the loop and writes its report exactly as `ifplay loop` does, then prints every
+stage's wall time from the run's manifest, the time of one full iteration (generate + train + eval;
+target on the embedded model: <= 60 min), and the eval metrics before and after. A resumed run reports the times recorded
 when each stage actually ran.
 """
 
@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from ifplay.loop.runner import LoopRun
+from ifplay.report import write_report
 
 
 def main() -> None:
@@ -26,10 +27,11 @@ def main() -> None:
 
     started = time.time()
     root = LoopRun(args.loop, output=args.output).run()
+    report = write_report(root)  # as `ifplay loop` does
     wall = time.time() - started
     stages = json.loads((root / "manifest.json").read_text())["stages"]
 
-    print(f"\nloop {args.loop} -> {root} ({wall / 60:.1f} min in this process)\n")
+    print(f"\nloop {args.loop} -> {root} ({wall / 60:.1f} min in this process); report: {report}\n")
     print(f"{'stage':<20} {'minutes':>8} {'attempts':>8}")
     for key, stage in stages.items():
         print(f"{key:<20} {stage.get('seconds', 0) / 60:>8.1f} {stage.get('attempts', 1):>8}")
