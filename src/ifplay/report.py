@@ -79,8 +79,9 @@ def write_report(run_dir: Path) -> Path:
     lines += [
         "## Data and training",
         "",
-        "| iteration | splits | mean pass rate | train loss | reward margin | seconds (gen/train/eval) |",
-        "|---|---|---|---|---|---|",
+        "| iteration | splits | mean pass rate | train loss | reward margin (train) "
+        "| reward margin (held out) | seconds (gen/train/eval) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in data["iterations"]:
         if row["iteration"] == 0:

@@ -1,0 +1,38 @@
+"""`write_report` on a hand-made run folder: tables line up and every number comes from the manifest."""
+
+import json
+from pathlib import Path
+
+from ifplay.report import write_report
+
+
+def _stage(seconds: float, summary: dict) -> dict:
+    return {"status": "done", "seconds": seconds, "summary": summary}
+
+
+def test_report_tables_have_one_cell_per_column(tmp_path: Path) -> None:
+    metrics = {"ifeval/prompt_level_strict_acc": 0.175, "ifeval/inst_level_strict_acc": 0.21}
+    after = {"ifeval/prompt_level_strict_acc": 0.2, "ifeval/inst_level_strict_acc": 0.25}
+    stages = {
+        "iter-0/eval": _stage(10, {"metrics": metrics}),
+        "iter-1/generate": _stage(360, {"splits": {"dpo": 20}, "stats": {}}),
+        "iter-1/train": _stage(
+            120,
+            {
+                "metrics": {
+                    "train_loss": 0.66,
+                    "rewards/margins": 0.21,
+                    "heldout_reward_margin": 0.05,
+                }
+            },
+        ),
+        "iter-1/eval": _stage(161, {"metrics": after}),
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps({"name": "t", "stages": stages}))
+    lines = write_report(tmp_path).read_text().splitlines()
+    tables = [line for line in lines if line.startswith("|")]
+    header = next(line for line in tables if "reward margin" in line)
+    row = tables[tables.index(header) + 2]
+    assert header.count("|") == row.count("|") == tables[tables.index(header) + 1].count("|")
+    assert "| 0.2100 | 0.0500 | 360/120/161 |" in row
+    assert "- ifeval/prompt_level_strict_acc: 0.1750 -> 0.2000 (+0.0250)" in lines
