@@ -21,12 +21,13 @@ def _loop_yaml(tmp_path: Path, repo_root: Path, **changes: str) -> Path:
         "pipeline": str(repo_root / "pipelines/spin-quick.yaml"),
         "recipe": str(repo_root / "recipes/cpu/spin.yaml"),
         "tasks": "[ifeval]",
-        **changes,
+        **{key: value.replace("REPO", str(repo_root)) for key, value in changes.items()},
     }
+    refiner = f"  refiner: {fields['refiner']}\n" if "refiner" in fields else ""
     text = (
         f"name: {fields['name']}\nmodel: {fields['model']}\niterations: {fields['iterations']}\n"
         f"iteration:\n  pipeline: {fields['pipeline']}\n  split: train\n  recipe: {fields['recipe']}\n"
-        f"eval:\n  tasks: {fields['tasks']}\n  limit: 2\n"
+        f"{refiner}eval:\n  tasks: {fields['tasks']}\n  limit: 2\n"
     )
     path = tmp_path / "loop.yaml"
     path.write_text(text)
@@ -47,6 +48,16 @@ BAD = [
         "iterations: Input should be greater than or equal to 1",
     ),
     ("missing-model", {"model": "./no/such/model"}, "model: './no/such/model' cannot be loaded"),
+    (
+        "refiner-for-a-pipeline-without-one",
+        {"refiner": "{recipe: REPO/recipes/cpu/spar-refiner-sft.yaml}"},
+        "iteration.refiner: pipeline kind 'spin' has no refiner to train",
+    ),
+    (
+        "missing-refiner-recipe",
+        {"pipeline": "REPO/pipelines/spar-quick.yaml", "refiner": "{recipe: recipes/absent.yaml}"},
+        "iteration.refiner.recipe: no such file",
+    ),
     (
         "unknown-hub-model",
         {"model": "nobody-here/not-a-model"},

@@ -23,6 +23,14 @@ class EvalSpec(Schema):
     baseline: bool = Field(True, description="Also evaluate the start model before iteration 1.")
 
 
+class RefinerTrainingSpec(Schema):
+    """SPaR: also train the refiner each iteration, on its own split, into a model kept apart."""
+
+    split: str = Field("refiner_sft", description="Which split of the generated data trains it.")
+    recipe: str = Field(description="TRL recipe YAML (SFT, or DPO on `refiner_dpo`).")
+    train_overrides: dict[str, float | int | str | bool] = Field(default_factory=dict)
+
+
 class IterationSpec(Schema):
     """What one iteration does; the same for every iteration."""
 
@@ -34,6 +42,11 @@ class IterationSpec(Schema):
     )
     train_overrides: dict[str, float | int | str | bool] = Field(default_factory=dict)
     generate_limit: int | None = Field(None, ge=1, description="Cap on prompts sent to the policy.")
+    refiner: RefinerTrainingSpec | None = Field(
+        None,
+        description="Train the pipeline's refiner too (SPaR); the next iteration judges and refines "
+        "with it. Its first iterate is the start model.",
+    )
 
 
 class LoopConfig(Schema):
@@ -58,12 +71,21 @@ def load_loop(path: str | Path) -> LoopConfig:
     path = Path(path)
     config = load_config(path, LoopConfig)
     base = path.parent
-    for field_name in ("pipeline", "recipe"):
-        value = getattr(config.iteration, field_name)
+    named = [("iteration.pipeline", config.iteration.pipeline)]
+    named.append(("iteration.recipe", config.iteration.recipe))
+    if config.iteration.refiner is not None:
+        named.append(("iteration.refiner.recipe", config.iteration.refiner.recipe))
+    for field_name, value in named:
         if resolve_relative(value, base) is None:
-            raise ConfigError(f"{path}: iteration.{field_name}: no such file: {value}")
-    load_pipeline(resolve_relative(config.iteration.pipeline, base))
+            raise ConfigError(f"{path}: {field_name}: no such file: {value}")
+    pipeline = load_pipeline(resolve_relative(config.iteration.pipeline, base))
     load_recipe(resolve_relative(config.iteration.recipe, base))
+    if config.iteration.refiner is not None:
+        if "refiner" not in type(pipeline).model_fields:
+            raise ConfigError(
+                f"{path}: iteration.refiner: pipeline kind {pipeline.kind!r} has no refiner to train"
+            )
+        load_recipe(resolve_relative(config.iteration.refiner.recipe, base))
     try:
         select_tasks(config.eval.tasks, judge_available=False)
     except IfplayError as err:

@@ -31,6 +31,8 @@ class LoopRun:
         base = loop_file.parent
         self.pipeline_file = resolve_relative(self.config.iteration.pipeline, base)
         self.recipe_file = resolve_relative(self.config.iteration.recipe, base)
+        refiner = self.config.iteration.refiner
+        self.refiner_recipe_file = resolve_relative(refiner.recipe, base) if refiner else None
         self.manifest: Manifest | None = None
 
     def run(self) -> Path:
@@ -46,6 +48,7 @@ class LoopRun:
             },
         )
         current = self.config.model
+        refiner = self.config.model  # the refiner's iterate, when the loop trains one (SPaR)
         digest = config_hash(current, self.config.engine)
         if self.config.eval.baseline:
             self._stage(
@@ -59,7 +62,26 @@ class LoopRun:
                 file_hash(self.pipeline_file),
                 self.config.iteration.generate_limit,
             )
-            self._stage(f"iter-{k}/generate", digest, current, self._generate, folder / "data")
+            self._stage(
+                f"iter-{k}/generate", digest, current, self._generate, folder / "data", refiner
+            )
+            if self.refiner_recipe_file is not None:
+                digest = config_hash(
+                    digest,
+                    "train-refiner",
+                    file_hash(self.refiner_recipe_file),
+                    self.config.iteration.model_dump(mode="json"),
+                )
+                self._stage(
+                    f"iter-{k}/train-refiner",
+                    digest,
+                    refiner,
+                    self._train_refiner,
+                    folder / "refiner",
+                    k,
+                )
+                if (folder / "refiner" / "config.json").is_file():  # else: no data, kept as it was
+                    refiner = str(folder / "refiner")
             digest = config_hash(
                 digest,
                 "train",
@@ -103,13 +125,17 @@ class LoopRun:
 
     # -- the three stages --------------------------------------------------------------------
 
-    def _generate(self, model: str, output: Path) -> dict[str, Any]:
+    def _generate(self, model: str, output: Path, refiner: str) -> dict[str, Any]:
         from ifplay.outputs import save_pipeline_output
         from ifplay.pipelines import PIPELINES, load_pipeline
 
         config = load_pipeline(self.pipeline_file)
         config.model.name = model
         config.model.engine = self.config.engine
+        if self.refiner_recipe_file is not None:  # a refiner of its own, trained by this loop
+            config.refiner = config.refiner_spec()
+            config.refiner.name = refiner
+            config.refiner.engine = self.config.engine
         started = time.time()
         result = PIPELINES[config.kind].run(
             config,
@@ -136,6 +162,27 @@ class LoopRun:
             output,
             dict(spec.train_overrides),
             heldout if heldout.is_file() else None,
+        )
+
+    def _train_refiner(self, model: str, output: Path, k: int) -> dict[str, Any]:
+        spec = self.config.iteration.refiner
+        assert spec is not None and self.refiner_recipe_file is not None
+        dataset = training_data(self.root, k, spec.split, False)
+        rows = dataset / "data.jsonl"
+        if not rows.is_file() or not rows.read_text().strip():
+            output.mkdir(parents=True)
+            note = f"no rows in {dataset}: the refiner stays {model}\n"
+            (output / "SKIPPED").write_text(note)
+            print(f"[iter-{k}/train-refiner] {note.strip()}")
+            return {"dataset": str(dataset), "rows": 0, "steps": 0, "skipped": True}
+        return run_in_fresh_process(
+            train_stage,
+            self.refiner_recipe_file,
+            dataset,
+            model,
+            output,
+            dict(spec.train_overrides),
+            None,
         )
 
     def _eval(self, model: str, output: Path) -> dict[str, Any]:
@@ -168,7 +215,8 @@ def train_stage(
     overrides: dict[str, Any],
     heldout: Path | None,
 ) -> dict[str, Any]:
-    """Train `model` (also the DPO reference) on `dataset`; add the held-out reward margin if given.
+    """Train `model` (also the reference of a DPO recipe) on `dataset`; add the held-out reward
+    margin if given.
 
     Returns the stage summary: dataset, rows, steps and the key training metrics.
     """
@@ -176,11 +224,12 @@ def train_stage(
     from ifplay.models import resolve_model_path
     from ifplay.training import load_recipe, run_recipe
 
+    recipe = load_recipe(recipe_file)
     result = run_recipe(
         recipe_file,
         dataset_dir=dataset,
         model=model,
-        ref_model=model,
+        ref_model=model if recipe.method == "dpo" else None,
         output_dir=output,
         overrides=overrides,
         force=True,
@@ -189,7 +238,7 @@ def train_stage(
     metrics = {key: value for key, value in result.metrics.items() if key in keep}
     if heldout is not None:
         rows = [json.loads(line) for line in heldout.read_text().splitlines() if line.strip()]
-        beta = float(load_recipe(recipe_file).values.get("beta", 0.1))
+        beta = float(recipe.values.get("beta", 0.1))
         metrics.update(reward_margins(str(output), resolve_model_path(model), rows, beta))
     return {"dataset": str(dataset), "rows": result.rows, "steps": result.steps, "metrics": metrics}
 
