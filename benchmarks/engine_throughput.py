@@ -20,7 +20,14 @@ from ifplay.sharegpt import first_turns
 
 
 def raw_engine(spec: ModelSpec, prompts: list[str]) -> tuple[int, float]:
-    """Load the engine and generate in batches directly; returns (output tokens, seconds)."""
+    """Load the engine and generate in batches directly; returns (output tokens, seconds).
+
+    Runs in a fresh process: the libraries are imported before the clock starts, as they are in
+    the `ifplay generate` process before its pipeline starts."""
+    import transformers  # noqa: F401
+
+    import ifplay.transformers_llm  # noqa: F401
+
     start = time.perf_counter()
     llm = build_llm(spec)
     llm.load()
@@ -50,6 +57,7 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--model", default="smollm2-135m-instruct")
+    parser.add_argument("--repeat", type=int, default=1, help="alternate the two sides this often")
     args = parser.parse_args()
     spec = ModelSpec(
         name=args.model,
@@ -58,10 +66,17 @@ def main() -> None:
         batch_size=args.batch_size,
     )
     prompts = [ex.prompt for ex in first_turns(limit=args.prompts)]
-    # The raw engine runs torch; a process that has cannot fork distilabel's workers safely.
-    raw_tokens, raw_s = run_in_fresh_process(raw_engine, spec, prompts)
-    with tempfile.TemporaryDirectory() as tmp:
-        ifp_tokens, ifp_s = ifplay_generate(spec, prompts, Path(tmp))
+    raw_tokens = ifp_tokens = 0
+    raw_s = ifp_s = 0.0
+    for _ in range(args.repeat):
+        # The raw engine runs torch; a process that has cannot fork distilabel's workers safely.
+        tokens, seconds = run_in_fresh_process(raw_engine, spec, prompts)
+        raw_tokens, raw_s = raw_tokens + tokens, raw_s + seconds
+        print(f"raw engine run  : {tokens} tokens in {seconds:.1f}s", flush=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            tokens, seconds = ifplay_generate(spec, prompts, Path(tmp))
+        ifp_tokens, ifp_s = ifp_tokens + tokens, ifp_s + seconds
+        print(f"ifplay run      : {tokens} tokens in {seconds:.1f}s", flush=True)
     raw_rate, ifp_rate = raw_tokens / raw_s, ifp_tokens / ifp_s
     print(
         f"prompts={len(prompts)} max_new_tokens={args.max_new_tokens} batch={args.batch_size} greedy"

@@ -117,3 +117,20 @@ def test_recipe_runs_unchanged_under_the_trl_cli(tmp_path: Path, tiny_model_dir:
     logs = proc.stdout + proc.stderr
     assert "'loss'" in logs and "'rewards/margins'" in logs
     assert hashlib.sha256(recipe.read_bytes()).hexdigest() == before
+
+
+def test_spin_recipe_precomputes_reference_log_probs(tmp_path: Path, tiny_model_dir: Path) -> None:
+    """`recipes/cpu/spin.yaml` precomputes the reference log-probs (no second model in memory).
+    Before the first optimizer step the policy is the reference, so the first loss is exactly ln 2:
+    the precomputed values match the start model's."""
+    data = write_jsonl(tmp_path / "data", pair_rows(8))
+    result = run_recipe(
+        RECIPES / "cpu" / "spin.yaml",
+        dataset_dir=data,
+        model=str(tiny_model_dir),
+        output_dir=tmp_path / "spin",
+        overrides={**FAST, "max_steps": 2},
+    )
+    assert result.config["precompute_ref_log_probs"] is True
+    first = next(entry for entry in result.log_history if "loss" in entry)
+    assert first["step"] == 1 and abs(first["loss"] - math.log(2)) < 1e-4

@@ -215,7 +215,8 @@ def train_stage(
     overrides: dict[str, Any],
     heldout: Path | None,
 ) -> dict[str, Any]:
-    """Train `model` (also the reference of a DPO recipe) on `dataset`; add the held-out reward
+    """Train `model` (also the reference of a DPO recipe: TRL's default, which lets a recipe with
+    `precompute_ref_log_probs` drop the reference copy) on `dataset`; add the held-out reward
     margin if given.
 
     Returns the stage summary: dataset, rows, steps and the key training metrics.
@@ -225,11 +226,10 @@ def train_stage(
     from ifplay.training import load_recipe, run_recipe
 
     recipe = load_recipe(recipe_file)
-    result = run_recipe(
+    result = run_recipe(  # a DPO recipe's reference is TRL's default: a frozen copy of `model`
         recipe_file,
         dataset_dir=dataset,
         model=model,
-        ref_model=model if recipe.method == "dpo" else None,
         output_dir=output,
         overrides=overrides,
         force=True,
