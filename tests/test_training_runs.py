@@ -32,16 +32,21 @@ def assert_model_folder(folder: Path) -> None:
     assert not [p for p in folder.parent.iterdir() if ".partial-" in p.name]
 
 
+def train_tiny(recipe: str, data: Path, model: Path, out: Path, steps: int) -> TrainResult:
+    """`run_recipe` on `recipes/cpu/<recipe>` with small, fast batches for `steps` steps."""
+    return run_recipe(
+        RECIPES / "cpu" / recipe,
+        dataset_dir=data,
+        model=str(model),
+        output_dir=out,
+        overrides={**FAST, "max_steps": steps},
+    )
+
+
 def test_dpo_step_with_run_recipe(tmp_path: Path, tiny_model_dir: Path) -> None:
     data = write_jsonl(tmp_path / "data", pair_rows(8))
     out = tmp_path / "iter-1" / "model"
-    result = run_recipe(
-        RECIPES / "cpu" / "dpo.yaml",
-        dataset_dir=data,
-        model=str(tiny_model_dir),
-        output_dir=out,
-        overrides={**FAST, "max_steps": 2},
-    )
+    result = train_tiny("dpo.yaml", data, tiny_model_dir, out, 2)
     assert result.method == "dpo" and result.steps == 2 and result.rows == 8
     assert result.output_dir == out and result.ref_model is None
     assert result.model == str(tiny_model_dir.resolve())
@@ -61,13 +66,7 @@ def test_sft_step_with_run_recipe(tmp_path: Path, tiny_model_dir: Path) -> None:
     data = write_jsonl(tmp_path / "data", chat_rows(8))
     out = tmp_path / "sft-model"
     with torch.no_grad():
-        result = run_recipe(
-            RECIPES / "cpu" / "sft.yaml",
-            dataset_dir=data,
-            model=str(tiny_model_dir),
-            output_dir=out,
-            overrides={**FAST, "max_steps": 1},
-        )
+        result = train_tiny("sft.yaml", data, tiny_model_dir, out, 1)
     assert result.method == "sft" and result.steps == 1
     assert math.isfinite(result.metrics["train_loss"])
     assert_model_folder(out)
@@ -124,13 +123,7 @@ def test_spin_recipe_precomputes_reference_log_probs(tmp_path: Path, tiny_model_
     Before the first optimizer step the policy is the reference, so the first loss is exactly ln 2:
     the precomputed values match the start model's."""
     data = write_jsonl(tmp_path / "data", pair_rows(8))
-    result = run_recipe(
-        RECIPES / "cpu" / "spin.yaml",
-        dataset_dir=data,
-        model=str(tiny_model_dir),
-        output_dir=tmp_path / "spin",
-        overrides={**FAST, "max_steps": 2},
-    )
+    result = train_tiny("spin.yaml", data, tiny_model_dir, tmp_path / "spin", 2)
     assert result.config["precompute_ref_log_probs"] is True
     first = next(entry for entry in result.log_history if "loss" in entry)
     assert first["step"] == 1 and abs(first["loss"] - math.log(2)) < 1e-4
