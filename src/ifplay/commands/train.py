@@ -1,7 +1,15 @@
-"""`ifplay train RECIPE`: run a TRL recipe in-process, with data, model and output filled in."""
+"""`ifplay train RECIPE`: run a TRL recipe in-process, with data, model and output filled in.
+
+Run it under `accelerate launch ... -m ifplay.cli train ...` to train on several processes (DDP,
+DeepSpeed ZeRO-3): every rank runs the recipe and the main one writes the model folder.
+"""
 
 import argparse
+import math
 from pathlib import Path
+from typing import Any
+
+YAML_DOCUMENT_END = "...\n"  # what PyYAML appends to a plain scalar document
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,6 +34,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--output", type=Path, help="model folder (default: the recipe's output_dir)"
     )
     parser.add_argument("--max-steps", type=int, help="stop after N optimizer steps")
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set any recipe key, the value read as YAML (e.g. --set learning_rate=1.0e-6); "
+        "repeatable",
+    )
     parser.add_argument("--force", action="store_true", help="replace an existing output folder")
     parser.set_defaults(handler=run)
 
@@ -34,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from ifplay.errors import IfplayError
     from ifplay.training import run_recipe
 
-    overrides = {}
+    overrides = parse_settings(args.settings)
     if args.max_steps is not None:
         if args.max_steps < 1:
             raise IfplayError(f"--max-steps: must be >= 1 (got {args.max_steps})")
@@ -54,3 +71,33 @@ def run(args: argparse.Namespace) -> int:
         f"({result.seconds:.1f}s)"
     )
     return 0
+
+
+def parse_settings(items: list[str]) -> dict[str, Any]:
+    """`--set KEY=VALUE` items -> recipe overrides, each value parsed as YAML (`2` -> 2)."""
+    import yaml
+
+    from ifplay.errors import IfplayError
+
+    overrides: dict[str, Any] = {}
+    for item in items:
+        key, equals, text = item.partition("=")
+        key = key.strip()
+        if not equals or not key:
+            raise IfplayError(f"--set: expected KEY=VALUE, got {item!r}")
+        try:
+            overrides[key] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise IfplayError(f"--set: {key}: the value is not valid YAML: {text!r}") from None
+    return overrides
+
+
+def setting_options(overrides: dict[str, Any]) -> list[str]:
+    """The `--set KEY=VALUE` options that `parse_settings` reads back as `overrides`."""
+    import yaml
+
+    options: list[str] = []
+    for key, value in overrides.items():
+        text = yaml.safe_dump(value, default_flow_style=True, width=math.inf)
+        options += ["--set", f"{key}={text.removesuffix(YAML_DOCUMENT_END).strip()}"]
+    return options

@@ -4,9 +4,9 @@ pipeline, the training recipe and the eval tasks."""
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from ifplay.config import Schema, load_config
+from ifplay.config import Schema, load_config, read_yaml
 from ifplay.embedded import EMBEDDED_MODEL
 from ifplay.errors import ConfigError
 
@@ -23,15 +23,49 @@ class EvalSpec(Schema):
     baseline: bool = Field(True, description="Also evaluate the start model before iteration 1.")
 
 
-class RefinerTrainingSpec(Schema):
+class LaunchSpec(Schema):
+    """Train through `accelerate launch` (DDP, DeepSpeed ZeRO-3) instead of in the loop's process."""
+
+    accelerate_config: str = Field(
+        description="accelerate config YAML (e.g. recipes/accelerate/ddp.yaml), relative to the "
+        "loop file or the working directory."
+    )
+    num_processes: int | None = Field(None, ge=1, description="Overrides the config's.")
+    mixed_precision: Literal["no", "fp16", "bf16"] | None = Field(
+        None, description="Overrides the config's."
+    )
+
+    @field_validator("mixed_precision", mode="before")
+    @classmethod
+    def _unquoted_no(cls, value: object) -> object:
+        """YAML reads an unquoted `no` as false."""
+        return "no" if value is False else value
+
+    def options(self) -> list[str]:
+        """The `accelerate launch` options this spec sets."""
+        options = ["--config_file", self.accelerate_config]
+        if self.num_processes is not None:
+            options += ["--num_processes", str(self.num_processes)]
+        if self.mixed_precision is not None:
+            options += ["--mixed_precision", self.mixed_precision]
+        return options
+
+
+class TrainingSpec(Schema):
+    """How a loop trains a model: recipe overrides, and where the training runs."""
+
+    train_overrides: dict[str, float | int | str | bool] = Field(default_factory=dict)
+    launch: LaunchSpec | None = Field(None, description="None: train in a process of the loop.")
+
+
+class RefinerTrainingSpec(TrainingSpec):
     """SPaR: also train the refiner each iteration, on its own split, into a model kept apart."""
 
     split: str = Field("refiner_sft", description="Which split of the generated data trains it.")
     recipe: str = Field(description="TRL recipe YAML (SFT, or DPO on `refiner_dpo`).")
-    train_overrides: dict[str, float | int | str | bool] = Field(default_factory=dict)
 
 
-class IterationSpec(Schema):
+class IterationSpec(TrainingSpec):
     """What one iteration does; the same for every iteration."""
 
     pipeline: str = Field(description="Pipeline YAML; its policy becomes the current model.")
@@ -40,7 +74,6 @@ class IterationSpec(Schema):
     mix_previous: bool = Field(
         False, description="Train on this iteration's data plus the previous iteration's (SPIN)."
     )
-    train_overrides: dict[str, float | int | str | bool] = Field(default_factory=dict)
     generate_limit: int | None = Field(None, ge=1, description="Cap on prompts sent to the policy.")
     refiner: RefinerTrainingSpec | None = Field(
         None,
@@ -66,19 +99,35 @@ def load_loop(path: str | Path) -> LoopConfig:
     from ifplay.errors import IfplayError
     from ifplay.evaluation.registry import select_tasks
     from ifplay.pipelines import load_pipeline
+    from ifplay.pipelines.resources import check_capacity, local_capacity
     from ifplay.training import load_recipe
 
     path = Path(path)
     config = load_config(path, LoopConfig)
     base = path.parent
-    named = [("iteration.pipeline", config.iteration.pipeline)]
-    named.append(("iteration.recipe", config.iteration.recipe))
+    trainings: list[tuple[str, IterationSpec | RefinerTrainingSpec]] = [
+        ("iteration", config.iteration)
+    ]
     if config.iteration.refiner is not None:
-        named.append(("iteration.refiner.recipe", config.iteration.refiner.recipe))
-    for field_name, value in named:
+        trainings.append(("iteration.refiner", config.iteration.refiner))
+    launches = [
+        (f"{name}.launch.accelerate_config", spec.launch.accelerate_config)
+        for name, spec in trainings
+        if spec.launch is not None
+    ]
+    named = [("iteration.pipeline", config.iteration.pipeline)]
+    named += [(f"{name}.recipe", spec.recipe) for name, spec in trainings]
+    for field_name, value in named + launches:
         if resolve_relative(value, base) is None:
             raise ConfigError(f"{path}: {field_name}: no such file: {value}")
-    pipeline = load_pipeline(resolve_relative(config.iteration.pipeline, base))
+    for field_name, value in launches:
+        _check_accelerate_config(resolve_relative(value, base), f"{path}: {field_name}")
+    pipeline_file = resolve_relative(config.iteration.pipeline, base)
+    pipeline = load_pipeline(pipeline_file)
+    try:
+        check_capacity(pipeline, str(pipeline_file), local_capacity(pipeline))
+    except ConfigError as err:
+        raise ConfigError(f"{path}: iteration.pipeline: {err}") from None
     load_recipe(resolve_relative(config.iteration.recipe, base))
     if config.iteration.refiner is not None:
         if "refiner" not in type(pipeline).model_fields:
@@ -92,6 +141,17 @@ def load_loop(path: str | Path) -> LoopConfig:
         raise ConfigError(f"{path}: eval.tasks: {err}") from None
     _check_model(config.model, path)
     return config
+
+
+def _check_accelerate_config(file: Path, where: str) -> None:
+    """Fail unless `file` parses as a YAML mapping, as `accelerate launch --config_file` needs."""
+    try:
+        settings = read_yaml(file)
+    except ConfigError as err:
+        raise ConfigError(f"{where}: {err}") from None
+    if not isinstance(settings, dict):
+        kind = type(settings).__name__
+        raise ConfigError(f"{where}: {file}: expected a mapping of accelerate settings, got {kind}")
 
 
 def _check_model(name: str, source: Path) -> None:

@@ -16,7 +16,13 @@ from typing import Any
 from ifplay import __version__
 from ifplay.config import ModelSpec
 from ifplay.fresh_process import run_in_fresh_process
-from ifplay.loop.config import LoopConfig, load_loop, resolve_relative
+from ifplay.loop.config import LaunchSpec, LoopConfig, load_loop, resolve_relative
+from ifplay.loop.launch import (
+    launch_command,
+    launcher_text,
+    resolved_launch,
+    run_passing_stderr,
+)
 from ifplay.loop.manifest import Manifest, config_hash, file_hash
 
 
@@ -33,6 +39,8 @@ class LoopRun:
         self.recipe_file = resolve_relative(self.config.iteration.recipe, base)
         refiner = self.config.iteration.refiner
         self.refiner_recipe_file = resolve_relative(refiner.recipe, base) if refiner else None
+        self.launch = resolved_launch(self.config.iteration.launch, base)
+        self.refiner_launch = resolved_launch(refiner.launch, base) if refiner else None
         self.manifest: Manifest | None = None
 
     def run(self) -> Path:
@@ -70,6 +78,7 @@ class LoopRun:
                     digest,
                     "train-refiner",
                     file_hash(self.refiner_recipe_file),
+                    launch_hash(self.refiner_launch),
                     self.config.iteration.model_dump(mode="json"),
                 )
                 self._stage(
@@ -86,6 +95,7 @@ class LoopRun:
                 digest,
                 "train",
                 file_hash(self.recipe_file),
+                launch_hash(self.launch),
                 self.config.iteration.model_dump(mode="json"),
             )
             self._stage(f"iter-{k}/train", digest, current, self._train, folder / "model", k)
@@ -162,6 +172,7 @@ class LoopRun:
             output,
             dict(spec.train_overrides),
             heldout if heldout.is_file() else None,
+            self.launch,
         )
 
     def _train_refiner(self, model: str, output: Path, k: int) -> dict[str, Any]:
@@ -183,6 +194,7 @@ class LoopRun:
             output,
             dict(spec.train_overrides),
             None,
+            self.refiner_launch,
         )
 
     def _eval(self, model: str, output: Path) -> dict[str, Any]:
@@ -214,33 +226,47 @@ def train_stage(
     output: Path,
     overrides: dict[str, Any],
     heldout: Path | None,
+    launch: LaunchSpec | None = None,
 ) -> dict[str, Any]:
     """Train `model` (also the reference of a DPO recipe: TRL's default, which lets a recipe with
-    `precompute_ref_log_probs` drop the reference copy) on `dataset`; add the held-out reward
-    margin if given.
+    `precompute_ref_log_probs` drop the reference copy) on `dataset`, in this process or through
+    `launch`; add the held-out reward margin if given.
 
-    Returns the stage summary: dataset, rows, steps and the key training metrics.
+    Returns the stage summary: dataset, rows, steps, the key training metrics, and the launcher.
     """
     from ifplay.margins import reward_margins
     from ifplay.models import resolve_model_path
-    from ifplay.training import load_recipe, run_recipe
+    from ifplay.training import TrainResult, load_recipe, run_recipe
 
     recipe = load_recipe(recipe_file)
-    result = run_recipe(  # a DPO recipe's reference is TRL's default: a frozen copy of `model`
-        recipe_file,
-        dataset_dir=dataset,
-        model=model,
-        output_dir=output,
-        overrides=overrides,
-        force=True,
-    )
+    if launch is None:
+        result = run_recipe(  # a DPO recipe's reference is TRL's default: a frozen copy of `model`
+            recipe_file,
+            dataset_dir=dataset,
+            model=model,
+            output_dir=output,
+            overrides=overrides,
+            force=True,
+        )
+    else:
+        command = launch_command(launch, recipe_file, dataset, model, output, overrides)
+        run_passing_stderr(command, f"training {output} ({launcher_text(launch)})")
+        result = TrainResult.load(output)
     keep = ("train_loss", "loss", "rewards/margins", "rewards/accuracies", "train_runtime")
     metrics = {key: value for key, value in result.metrics.items() if key in keep}
     if heldout is not None:
         rows = [json.loads(line) for line in heldout.read_text().splitlines() if line.strip()]
         beta = float(recipe.values.get("beta", 0.1))
         metrics.update(reward_margins(str(output), resolve_model_path(model), rows, beta))
-    return {"dataset": str(dataset), "rows": result.rows, "steps": result.steps, "metrics": metrics}
+    summary = {"dataset": str(dataset), "rows": result.rows, "steps": result.steps}
+    if launch is not None:
+        summary["launcher"] = launcher_text(launch)
+    return {**summary, "metrics": metrics}
+
+
+def launch_hash(launch: LaunchSpec | None) -> str | None:
+    """The accelerate config's contents, hashed (None when training runs in a loop process)."""
+    return None if launch is None else file_hash(Path(launch.accelerate_config))
 
 
 def training_data(root: Path, k: int, split: str, mix_previous: bool) -> Path:

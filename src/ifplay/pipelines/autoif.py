@@ -27,6 +27,7 @@ from pydantic import Field
 from ifplay.config import ModelSpec, Schema
 from ifplay.errors import ConfigError
 from ifplay.pipelines.base import PipelineOutput, pipeline_name, run_checkpointed
+from ifplay.pipelines.resources import PipelineDeclaration, step_placement
 from ifplay.steps.sandboxed import SandboxSettings
 
 ROLE_DEFAULTS = {"temperature": 0.7, "top_p": 0.95}
@@ -90,8 +91,13 @@ class DecontaminationConfig(Schema):
     ngram: int = Field(13, ge=3)
 
 
-class AutoIFConfig(Schema):
+class AutoIFConfig(PipelineDeclaration):
     """An AutoIF declaration (`pipelines/autoif.yaml`, `pipelines/autoif-quick.yaml`)."""
+
+    STAGES = (
+        ("evolve", "synthesize", "crossval", "backtranslate", "check_backtranslation"),
+        ("sample", "score"),
+    )
 
     kind: Literal["autoif"] = "autoif"
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -113,6 +119,10 @@ class AutoIFConfig(Schema):
     def model(self) -> ModelSpec:
         """The policy: the model being trained (what `ifplay generate --model` overrides)."""
         return self.policy
+
+    def step_models(self) -> dict[str, ModelSpec]:
+        sup = self.supervisor
+        return {"evolve": sup, "synthesize": sup, "backtranslate": sup, "sample": self.policy}
 
 
 def seed_rows(config: AutoIFConfig, base_dir: Path) -> list[dict[str, Any]]:
@@ -201,6 +211,7 @@ def build_instruction_pipeline(config: AutoIFConfig, seeds: list[dict[str, Any]]
                 ),
                 num_generations=config.evolve.rewrites,
                 input_batch_size=batch,
+                **step_placement(config, "evolve"),
             )
             expand = ExpandRewrites(input_batch_size=batch)
             tail = tail >> evolve >> expand
@@ -209,22 +220,26 @@ def build_instruction_pipeline(config: AutoIFConfig, seeds: list[dict[str, Any]]
             llm=build_llm(sup.for_stage(v.functions, config.seed + 1, v.max_new_tokens)),
             num_generations=v.functions,
             input_batch_size=batch,
+            **step_placement(config, "synthesize"),
         )
         crossval = CrossValidateVerifiers(
             min_accuracy=v.min_accuracy,
             min_functions=v.min_functions,
             **v.step_kwargs(),
             input_batch_size=batch,
+            **step_placement(config, "crossval"),
         )
         backtranslate = BackTranslate(
             llm=build_llm(sup.for_stage(1, config.seed + 2, config.backtranslation.max_new_tokens)),
             num_generations=1,
             input_batch_size=batch,
+            **step_placement(config, "backtranslate"),
         )
         check = CheckBackTranslation(
             method=config.backtranslation.method,
             threshold=config.backtranslation.threshold,
             input_batch_size=batch,
+            **step_placement(config, "check_backtranslation"),
         )
         tail >> dedup >> synthesize >> crossval >> backtranslate >> check
     return pipeline
@@ -252,10 +267,12 @@ def build_response_pipeline(config: AutoIFConfig, prompts: list[dict[str, Any]])
             llm=build_llm(policy.for_stage(policy.n, config.seed + 3)),
             num_generations=policy.n,
             input_batch_size=batch,
+            **step_placement(config, "sample"),
         )
         score = ScoreResponses(
             **v.step_kwargs(),
             input_batch_size=batch,
+            **step_placement(config, "score"),
         )
         progress = ProgressBar(
             total=len(prompts), description=f"{config.name}: responses", input_batch_size=batch
@@ -329,7 +346,7 @@ def run_autoif(
     import datasets
 
     seeds = seed_rows(config, base_dir)
-    name = pipeline_name("autoif-instructions", config.name, config.model_dump(mode="json"), seeds)
+    name = pipeline_name("autoif-instructions", config.name, config.data_settings(), seeds)
     # one chunk: near-duplicate removal needs every instruction at once
     instructions = run_checkpointed(
         name, seeds, len(seeds), lambda rows: build_instruction_pipeline(config, rows), use_cache
@@ -337,7 +354,7 @@ def run_autoif(
     prompts, prompt_stats = compose_and_decontaminate(config, instructions, limit)
     if not prompts:
         raise ConfigError(f"{config.name}: no prompts left after query augmentation")
-    name = pipeline_name("autoif-responses", config.name, config.model_dump(mode="json"), prompts)
+    name = pipeline_name("autoif-responses", config.name, config.data_settings(), prompts)
     scored = run_checkpointed(
         name,
         prompts,

@@ -93,9 +93,12 @@ def brisk_polling() -> None:
 
 
 def run_distilabel(pipeline: Any) -> Any:
-    """Run a distilabel pipeline with one leaf step, fresh, and return the leaf's rows as a Dataset."""
+    """Run a distilabel pipeline with one leaf step, fresh (on Ray inside `on_ray`), and return the
+    leaf's rows as a Dataset."""
+    from ifplay.pipelines.ray_cluster import ray_active, run_on_ray
+
     brisk_polling()
-    distiset = pipeline.run(use_cache=False)
+    distiset = run_on_ray(pipeline) if ray_active() else pipeline.run(use_cache=False)
     if "default" not in distiset:
         raise IfplayError(
             f"pipeline {pipeline.name!r} produced no rows (rerun with -v to see distilabel's logs)"

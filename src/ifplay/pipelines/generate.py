@@ -10,12 +10,15 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ifplay.config import DataSource, ModelSpec, Schema
+from ifplay.config import DataSource, ModelSpec
 from ifplay.pipelines.base import PipelineOutput, pipeline_name, run_checkpointed
+from ifplay.pipelines.resources import PipelineDeclaration, step_placement
 
 
-class GenerateConfig(Schema):
+class GenerateConfig(PipelineDeclaration):
     """A plain generation pipeline declaration (`pipelines/generate-example.yaml`)."""
+
+    STAGES = (("generate",),)
 
     kind: Literal["generate"] = "generate"
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -23,6 +26,9 @@ class GenerateConfig(Schema):
     model: ModelSpec = ModelSpec()
     system_prompt: str | None = None
     output_dir: str | None = Field(None, description="Default: runs/<name>.")
+
+    def step_models(self) -> dict[str, ModelSpec]:
+        return {"generate": self.model}
 
 
 def run_generate(
@@ -58,6 +64,7 @@ def run_generate(
                 group_generations=True,
                 input_batch_size=batch,
                 input_mappings={"instruction": source.prompt_column},
+                **step_placement(config, "generate"),
             )
             progress = ProgressBar(
                 total=len(chunk), description=f"{config.name}: generating", input_batch_size=batch
@@ -65,7 +72,7 @@ def run_generate(
             load >> generate >> progress
         return pipe
 
-    name = pipeline_name("generate", config.name, config.model_dump(mode="json"), rows)
+    name = pipeline_name("generate", config.name, config.data_settings(), rows)
     done = run_checkpointed(name, rows, batch * 8, build, use_cache)
     dataset = _tidy(datasets.Dataset.from_list(done), config.model)
     return PipelineOutput(splits={"data": dataset}, stats={"rows": len(dataset)})

@@ -26,6 +26,7 @@ from pydantic import Field
 from ifplay.config import ModelSpec, Schema
 from ifplay.errors import ConfigError
 from ifplay.pipelines.base import PipelineOutput, pipeline_name, run_checkpointed
+from ifplay.pipelines.resources import PipelineDeclaration, step_placement
 from ifplay.steps.judge import JudgeSettings
 from ifplay.steps.sandboxed import SandboxSettings
 from ifplay.steps.spar_prompts import PromptSettings
@@ -40,8 +41,10 @@ class SparSplits(Schema):
     )
 
 
-class SparConfig(Schema):
+class SparConfig(PipelineDeclaration):
     """A SPaR declaration (`pipelines/spar.yaml`, `pipelines/spar-quick.yaml`)."""
+
+    STAGES = (("sample", "search"),)
 
     kind: Literal["spar"] = "spar"
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -68,6 +71,9 @@ class SparConfig(Schema):
         """The refiner's spec: `refiner`, or the actor's model when none is given."""
         return (self.refiner or self.actor).model_copy()
 
+    def step_models(self) -> dict[str, ModelSpec]:
+        return {"sample": self.actor, "search": self.refiner_spec()}
+
 
 def build_pipeline(config: SparConfig, prompts: list[dict[str, Any]]) -> Any:
     """prompts -> actor samples -> judged and refined trees."""
@@ -87,6 +93,7 @@ def build_pipeline(config: SparConfig, prompts: list[dict[str, Any]]) -> Any:
             llm=build_llm(actor.for_stage(actor.n, config.seed)),
             num_generations=actor.n,
             input_batch_size=actor.batch_size,
+            **step_placement(config, "sample"),
         )
         search = TreeSearchRefine(
             llm=build_llm(refiner.for_stage(1, config.seed + 1)),
@@ -94,6 +101,7 @@ def build_pipeline(config: SparConfig, prompts: list[dict[str, Any]]) -> Any:
             search=config.search,
             **config.sandbox.step_kwargs(),
             input_batch_size=refiner.batch_size,
+            **step_placement(config, "search"),
         )
         progress = ProgressBar(
             total=len(prompts),
@@ -118,7 +126,7 @@ def run_spar(
     prompts, prompt_stats = build_prompts(settings, config.seed)
     if not prompts:
         raise ConfigError(f"{config.name}: no prompts (every query was skipped)")
-    name = pipeline_name("spar", config.name, config.model_dump(mode="json"), prompts)
+    name = pipeline_name("spar", config.name, config.data_settings(), prompts)
     rows = run_checkpointed(
         name,
         prompts,

@@ -11,6 +11,7 @@ from pydantic import Field
 from ifplay.config import ModelSpec, Schema
 from ifplay.errors import DataError
 from ifplay.pipelines.base import PipelineOutput, pipeline_name, run_checkpointed
+from ifplay.pipelines.resources import PipelineDeclaration, step_placement
 
 
 class SpinData(Schema):
@@ -28,8 +29,10 @@ class SpinData(Schema):
     heldout: int = Field(16, ge=0, description="Last N pairs kept aside for the reward margin.")
 
 
-class SpinConfig(Schema):
+class SpinConfig(PipelineDeclaration):
     """A SPIN declaration (`pipelines/spin.yaml`)."""
+
+    STAGES = (("sample",),)
 
     kind: Literal["spin"] = "spin"
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -37,6 +40,9 @@ class SpinConfig(Schema):
     data: SpinData = SpinData()
     model: ModelSpec = ModelSpec(max_new_tokens=256)
     output_dir: str | None = None
+
+    def step_models(self) -> dict[str, ModelSpec]:
+        return {"sample": self.model}
 
 
 def real_pairs(data: SpinData, base_dir: Path) -> tuple[list[dict[str, str]], int]:
@@ -125,14 +131,19 @@ def run_spin(
     def build(chunk: list[dict[str, Any]]) -> Any:
         with Pipeline(name=f"ifplay-spin-{config.name}", cache_dir=cache_dir("distilabel")) as pipe:
             load = LoadDataFromDicts(data=chunk, batch_size=batch)
-            sample = SampleResponses(llm=build_llm(spec), num_generations=1, input_batch_size=batch)
+            sample = SampleResponses(
+                llm=build_llm(spec),
+                num_generations=1,
+                input_batch_size=batch,
+                **step_placement(config, "sample"),
+            )
             progress = ProgressBar(
                 total=len(chunk), description=f"{config.name}: generating", input_batch_size=batch
             )
             load >> sample >> progress
         return pipe
 
-    name = pipeline_name("spin", config.name, config.model_dump(mode="json"), rows)
+    name = pipeline_name("spin", config.name, config.data_settings(), rows)
     generated = run_checkpointed(name, rows, batch * 8, build, use_cache)
     generated.sort(key=lambda r: r["pair_id"])
     pairs_out, empty = spin_rows(generated)

@@ -32,6 +32,7 @@ class TrainResult:
     rows: int | None  # training rows (None when streamed)
     recipe: str  # recipe file
     config: dict[str, Any] = field(default_factory=dict)  # recipe values after overrides
+    world_size: int = 1  # training processes (ranks under `accelerate launch`)
 
     def write(self, folder: Path) -> Path:
         """Write `train_result.json` into `folder` (the final folder or its staging copy)."""

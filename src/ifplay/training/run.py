@@ -5,21 +5,30 @@ own validation), the model names, the output folder, and the dataset columns. Tr
 hidden staging folder beside `output_dir` that is renamed into place only after the weights, the
 tokenizer (with its chat template) and `train_result.json` are saved, so a killed run leaves no
 half-written final folder.
+
+Under `accelerate launch` (DDP, DeepSpeed ZeRO-3) every rank runs `run_recipe`: all of them train and
+save (the trainer writes files from the main process only, after gathering sharded weights), while
+only the main process checks, creates and renames the staging folder and writes `train_result.json`.
 """
 
 import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ifplay.errors import ConfigError
 from ifplay.models import resolve_model_path
-from ifplay.outputs import check_output_free, staged_folder
+from ifplay.outputs import check_output_free, staged_folder, staging_path
 from ifplay.training.dataset import DATASET_KEYS, load_train_data
 from ifplay.training.recipe import load_recipe
 from ifplay.training.result import TrainResult, numeric_history, summarize
 from ifplay.training.trainer import build_trainer
+
+if TYPE_CHECKING:
+    from accelerate import PartialState
 
 
 def run_recipe(
@@ -63,15 +72,17 @@ def run_recipe(
     start_path = resolve_model_path(str(start_model))
     ref_path = resolve_model_path(ref_model) if ref_model is not None else None
     final = Path(recipe.values["output_dir"])
-    check_output_free(final, force)
+    check_output_free(final, force)  # read-only: every rank fails alike
 
     os.environ.update(recipe.env)  # as `trl` does with a config's `env` section
     args = recipe.parse()
     args.model.model_name_or_path = start_path
     data = load_train_data(recipe, args, Path(dataset_dir) if dataset_dir is not None else None)
 
-    remove_stale_staging(final)
-    with staged_folder(final, force=force) as staging:
+    from accelerate import PartialState
+
+    state = PartialState()  # set up by recipe.parse() (TrainingArguments), as the trainer uses it
+    with rank_staged_folder(final, force, state) as staging:
         args.training.output_dir = str(staging)
         trainer = build_trainer(recipe.method, args, data, ref_path)
         import torch
@@ -81,8 +92,6 @@ def run_recipe(
         ):  # an eval earlier in the process may have turned grad off globally
             output = trainer.train(resume_from_checkpoint=args.training.resume_from_checkpoint)
         trainer.save_model(str(staging))
-        if hasattr(trainer, "end"):
-            trainer.end()
         history = trainer.state.log_history
         result = TrainResult(
             output_dir=final,
@@ -97,9 +106,38 @@ def run_recipe(
             rows=data.rows,
             recipe=str(recipe.path),
             config=effective_config(recipe.values, start_path, final, dataset_dir is not None),
+            world_size=state.num_processes,
         )
-        result.write(staging)
+        if state.is_main_process:
+            result.write(staging)
+    accelerator = trainer.accelerator
+    del trainer  # with the accelerator's references, so the DDP wrapper goes before its group
+    end_processes(accelerator)
     return result
+
+
+def end_processes(accelerator: Any) -> None:
+    """Free the accelerator's prepared (DDP-wrapped) models, then end the process group, after the
+    last barrier: a DDP reducer freed after its gloo group is gone can hang in the group's
+    destructor. One process: nothing to end."""
+    accelerator.free_memory()
+    accelerator.end_training()
+
+
+@contextmanager
+def rank_staged_folder(final: Path, force: bool, state: "PartialState") -> Iterator[Path]:
+    """`staged_folder(final)` shared by every rank: the main process creates it before the others
+    enter the block and renames it once all of them have left it. One process: `staged_folder`."""
+    if state.is_main_process:
+        remove_stale_staging(final)
+        with staged_folder(final, force=force) as staging:
+            state.wait_for_everyone()  # the folder exists: the other ranks may start
+            yield staging
+            state.wait_for_everyone()  # every rank has saved: the folder may be renamed
+    else:
+        state.wait_for_everyone()
+        yield staging_path(final)
+        state.wait_for_everyone()
 
 
 def effective_config(

@@ -1,0 +1,111 @@
+"""Run ifplay's distilabel pipelines on a Ray cluster (`ifplay generate CONFIG --ray`).
+
+Inside `on_ray(address)`, every pipeline ifplay runs becomes distilabel's `RayPipeline`: each step
+replica is a Ray actor, placed by the step's declared resources. ifplay connects once (to
+`address`, or to `$RAY_ADDRESS`, or to a new local instance when neither is given), forwards the
+environment that shapes a run (ifplay's cache, Hugging Face offline switches, engine API keys) to
+the workers, and removes each run's named actors afterwards so the next checkpoint chunk can reuse
+the pipeline's name. Workers import ifplay: every node needs the same ifplay installed.
+"""
+
+import logging
+import os
+import socket
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from ifplay.errors import IfplayError
+
+# Environment that decides what a step does, forwarded to the workers (a `ray start` daemon does
+# not have the driver's environment).
+FORWARDED_PREFIXES = ("IFPLAY_", "HF_", "HUGGINGFACE_", "TRANSFORMERS_", "DISTILABEL_")
+FORWARDED_NAMES = ("TOKENIZERS_PARALLELISM", "PYTHONWARNINGS", "OMP_NUM_THREADS", "XDG_CACHE_HOME")
+
+_connected: dict[str, Any] = {}
+
+
+def forwarded_env(extra_names: Iterable[str] = ()) -> dict[str, str]:
+    """The driver's variables the workers need: ifplay/HF/distilabel settings and `extra_names`
+    (e.g. the env var holding an OpenAI-compatible endpoint's key)."""
+    names = set(FORWARDED_NAMES) | set(extra_names)
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if key.startswith(FORWARDED_PREFIXES) or key in names
+    }
+
+
+@contextmanager
+def on_ray(
+    address: str | None, extra_env: Iterable[str] = (), verbose: bool = False
+) -> Iterator[dict[str, float]]:
+    """Connect to Ray, run the block with every pipeline on Ray, then disconnect.
+
+    Yields the cluster's total resources (`{"CPU": 16.0, "GPU": 2.0, ...}`). An address that
+    cannot be reached raises a one-line IfplayError.
+    """
+    try:
+        import ray
+    except ImportError:
+        raise IfplayError("--ray: Ray is not installed (pip install 'ifplay[ray]')") from None
+
+    if address:
+        require_reachable(address)
+    options: dict[str, Any] = {
+        "runtime_env": {"env_vars": forwarded_env(extra_env)},
+        "log_to_driver": verbose,
+        "logging_level": logging.INFO if verbose else logging.WARNING,
+    }
+    if address is None and not os.environ.get("RAY_ADDRESS"):
+        options.update(include_dashboard=False)  # a new local instance: no dashboard to serve
+    try:
+        ray.init(address=address, **options)
+    except (ConnectionError, RuntimeError, ValueError) as err:
+        where = address or os.environ.get("RAY_ADDRESS") or "a local instance"
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise IfplayError(f"--ray-address {where}: cannot connect to Ray ({first})") from None
+    _connected["address"] = address
+    try:
+        yield dict(ray.cluster_resources())
+    finally:
+        _connected.clear()
+        ray.shutdown()
+
+
+def require_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail in seconds, with one line, when nothing listens at `address` (`host:port` or
+    `ray://host:port`); Ray itself retries an unreachable head for minutes. `auto` is not probed."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        if address == "auto":
+            return
+        raise IfplayError(f"--ray-address {address}: expected HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as err:
+        raise IfplayError(
+            f"--ray-address {address}: no Ray head answers there ({err.strerror or err})"
+        ) from None
+
+
+def ray_active() -> bool:
+    """Whether pipelines run on Ray now (inside `on_ray`)."""
+    return bool(_connected)
+
+
+def run_on_ray(pipeline: Any) -> Any:
+    """Run a local distilabel `Pipeline` as a `RayPipeline`, fresh; returns its Distiset.
+
+    distilabel names each run's actors (queues and step replicas) after the pipeline; they are
+    killed afterwards so that the next run of a pipeline with the same name starts clean.
+    """
+    import ray
+
+    try:
+        return pipeline.ray().run(use_cache=False)
+    finally:
+        prefix = f"distilabel-{pipeline.name}-"
+        for name in ray.util.list_named_actors():
+            if name.startswith(prefix):
+                ray.kill(ray.get_actor(name))

@@ -1,0 +1,147 @@
+"""`ifplay generate --ray` on a real local Ray cluster (a head on 127.0.0.1, started and stopped
+here): the same AutoIF declaration gives the local run's splits, and a declaration the cluster
+cannot hold fails before any work starts."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytest.importorskip("ray")
+
+REPO = Path(__file__).resolve().parents[1]
+SPLITS = ("sft", "dpo", "instructions", "responses")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_ready(address: str, head: subprocess.Popen, timeout_s: float = 120) -> None:
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        assert head.poll() is None, "ray start --head exited early"
+        status = subprocess.run(
+            ["ray", "status", "--address", address], capture_output=True, text=True
+        )
+        if status.returncode == 0 and "Active:" in status.stdout:
+            return
+        time.sleep(1)
+    raise TimeoutError(f"Ray head at {address} not ready after {timeout_s}s")
+
+
+@pytest.fixture(scope="module")
+def ray_head() -> str:
+    """A Ray head on 127.0.0.1 with 2 CPUs and no GPU, in its own process group (stopping it
+    stops only this cluster's processes); yields its address."""
+    port = _free_port()
+    address = f"127.0.0.1:{port}"
+    head = subprocess.Popen(
+        [
+            "ray",
+            "start",
+            "--head",
+            "--block",
+            "--node-ip-address=127.0.0.1",
+            f"--port={port}",
+            "--num-cpus=2",
+            "--num-gpus=0",
+            "--include-dashboard=false",
+            "--disable-usage-stats",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        _wait_until_ready(address, head)
+        yield address
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.wait()
+
+
+def _small_autoif(folder: Path, resources: dict) -> Path:
+    """`pipelines/autoif-quick.yaml` at small sizes: 3 seed families, 2-response samples, two
+    response chunks (so one pipeline name runs twice on the cluster)."""
+    config = yaml.safe_load((REPO / "pipelines" / "autoif-quick.yaml").read_text())
+    config["name"] = "autoif-ray"
+    config["seeds"]["families"] = ["case.lowercase", "format.bullets", "format.json"]
+    config["evolve"].update(rewrites=1, max_seeds=1, max_new_tokens=24)
+    config["supervisor"].update(max_new_tokens=48, batch_size=4)
+    config["verifiers"].update(functions=1, max_new_tokens=96)
+    config["backtranslation"]["max_new_tokens"] = 24
+    config["policy"].update(n=2, max_new_tokens=96, batch_size=4)
+    config["queries"]["per_instruction"] = 2
+    config["checkpoint_every"] = 2
+    config["resources"] = resources
+    path = folder / "autoif-small.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def _generate(config: Path, output: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "ifplay.cli", "generate", str(config), "--output", str(output)]
+        + ["--limit", "4", "--no-cache", *extra],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+
+
+@pytest.mark.slow
+def test_ray_run_matches_the_local_run(ray_head: str, tmp_path: Path):
+    import datasets
+
+    config = _small_autoif(tmp_path, {"sample": {"replicas": 2}, "score": {"cpus": 1}})
+    local = _generate(config, tmp_path / "local")
+    assert local.returncode == 0, local.stderr[-3000:]
+    on_ray = _generate(config, tmp_path / "ray", "--ray", "--ray-address", ray_head)
+    assert on_ray.returncode == 0, on_ray.stderr[-3000:]
+    assert f"on the Ray cluster at {ray_head}: 2 CPUs, 0 GPUs" in on_ray.stderr
+
+    for split in SPLITS:
+        expected = datasets.load_from_disk(str(tmp_path / "local" / split / "dataset"))
+        got = datasets.load_from_disk(str(tmp_path / "ray" / split / "dataset"))
+        assert got.num_rows == expected.num_rows, split
+        assert got.features == expected.features, split
+    assert datasets.load_from_disk(str(tmp_path / "ray" / "responses" / "dataset")).num_rows == 4
+
+
+@pytest.mark.parametrize(
+    "resources,fragment",
+    [
+        ({"sample": {"gpus": 1}}, "sample (1 x 1 GPU) need 1 GPUs at once"),
+        (
+            {"sample": {"replicas": 2, "cpus": 1}, "score": {"cpus": 1}},
+            "sample (2 x 1 CPU) + score (1 x 1 CPU) need 3 CPUs at once",
+        ),
+    ],
+    ids=["gpu", "cpus"],
+)
+def test_more_than_the_cluster_has_fails_before_work(
+    ray_head: str, tmp_path: Path, resources: dict, fragment: str
+):
+    config = _small_autoif(tmp_path, resources)
+    result = _generate(config, tmp_path / "out", "--ray-address", ray_head)
+
+    lines = [line for line in result.stderr.splitlines() if line.startswith("ifplay: error:")]
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert len(lines) == 1, result.stderr[-3000:]
+    assert fragment in lines[0]
+    assert f"the Ray cluster at {ray_head} has" in lines[0]
+    assert str(config) in lines[0]
+    assert not (tmp_path / "out").exists()
