@@ -2,12 +2,8 @@
 here): the same AutoIF declaration gives the local run's splits, and a declaration the cluster
 cannot hold fails before any work starts."""
 
-import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,58 +15,13 @@ REPO = Path(__file__).resolve().parents[1]
 SPLITS = ("sft", "dpo", "instructions", "responses")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_ready(address: str, head: subprocess.Popen, timeout_s: float = 120) -> None:
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        assert head.poll() is None, "ray start --head exited early"
-        status = subprocess.run(
-            ["ray", "status", "--address", address], capture_output=True, text=True
-        )
-        if status.returncode == 0 and "Active:" in status.stdout:
-            return
-        time.sleep(1)
-    raise TimeoutError(f"Ray head at {address} not ready after {timeout_s}s")
-
-
 @pytest.fixture(scope="module")
 def ray_head() -> str:
-    """A Ray head on 127.0.0.1 with 2 CPUs and no GPU, in its own process group (stopping it
-    stops only this cluster's processes); yields its address."""
-    port = _free_port()
-    address = f"127.0.0.1:{port}"
-    head = subprocess.Popen(
-        [
-            "ray",
-            "start",
-            "--head",
-            "--block",
-            "--node-ip-address=127.0.0.1",
-            f"--port={port}",
-            "--num-cpus=2",
-            "--num-gpus=0",
-            "--include-dashboard=false",
-            "--disable-usage-stats",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        _wait_until_ready(address, head)
+    """A Ray head on 127.0.0.1 with 2 CPUs and no GPU, stopped after the module's tests."""
+    from ifplay.pipelines.ray_cluster import local_head
+
+    with local_head(num_cpus=2) as address:
         yield address
-    finally:
-        os.killpg(head.pid, signal.SIGTERM)
-        try:
-            head.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(head.pid, signal.SIGKILL)
-            head.wait()
 
 
 def _small_autoif(folder: Path, resources: dict) -> Path:

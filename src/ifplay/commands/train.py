@@ -6,6 +6,7 @@ DeepSpeed ZeRO-3): every rank runs the recipe and the main one writes the model 
 
 import argparse
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
         overrides=overrides,
         force=args.force,
     )
+    if int(os.environ.get("RANK", "0")) != 0:  # under accelerate launch: the main rank reports
+        return 0
     loss = result.metrics.get("train_loss", float("nan"))
     print(
         f"{result.method} {result.steps} steps, train_loss {loss:.4f} -> {result.output_dir} "

@@ -10,9 +10,14 @@ the pipeline's name. Workers import ifplay: every node needs the same ifplay ins
 
 import logging
 import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from ifplay.errors import IfplayError
@@ -109,3 +114,46 @@ def run_on_ray(pipeline: Any) -> Any:
         for name in ray.util.list_named_actors():
             if name.startswith(prefix):
                 ray.kill(ray.get_actor(name))
+
+
+@contextmanager
+def local_head(num_cpus: int, ready_timeout_s: float = 120) -> Iterator[str]:
+    """Start a Ray head on 127.0.0.1 (`ray start --head --block`, no GPUs, no dashboard) in its own
+    process group, yield its address, then stop it (only its own processes, unlike `ray stop`).
+    For tests and benchmarks; a real cluster is started by its operators."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"127.0.0.1:{port}"
+    ray_cli = str(Path(sys.executable).with_name("ray"))
+    command = [ray_cli, "start", "--head", "--block", "--node-ip-address=127.0.0.1"]
+    command += [f"--port={port}", f"--num-cpus={num_cpus}", "--num-gpus=0"]
+    command += ["--include-dashboard=false", "--disable-usage-stats"]
+    head = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        _wait_for_head(ray_cli, address, head, ready_timeout_s)
+        yield address
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.wait()
+
+
+def _wait_for_head(ray_cli: str, address: str, head: subprocess.Popen, timeout_s: float) -> None:
+    """Return once `ray status` reports an active node at `address`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if head.poll() is not None:
+            raise IfplayError(f"ray start --head at {address} exited with code {head.returncode}")
+        status = subprocess.run(
+            [ray_cli, "status", "--address", address], capture_output=True, text=True
+        )
+        if status.returncode == 0 and "Active:" in status.stdout:
+            return
+        time.sleep(1)
+    raise IfplayError(f"ray start --head at {address}: not ready after {timeout_s:.0f}s")
