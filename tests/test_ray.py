@@ -96,3 +96,74 @@ def test_more_than_the_cluster_has_fails_before_work(
     assert f"the Ray cluster at {ray_head} has" in lines[0]
     assert str(config) in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+LOOP = """\
+name: ray-loop
+model: {model}
+iterations: 1
+iteration:
+  pipeline: {pipeline}
+  split: train
+  recipe: {recipe}
+  train_overrides: {{max_steps: 1, per_device_train_batch_size: 2, gradient_accumulation_steps: 1}}
+eval: {{tasks: [ifeval], limit: 2, max_new_tokens: 8, baseline: false}}
+"""
+
+
+def _tiny_spin_loop(folder: Path, model: Path | str) -> Path:
+    """A one-iteration SPIN loop on a tiny random model: 8 real answers, 2 held out."""
+    from training_data import chat_rows, write_jsonl
+
+    data = write_jsonl(folder / "sft", chat_rows(8)) / "data.jsonl"
+    pipeline = folder / "spin.yaml"
+    pipeline.write_text(
+        f"kind: spin\nname: ray-spin\ndata: {{source: {data}, heldout: 2}}\n"
+        "model: {name: smollm2-135m-instruct, max_new_tokens: 8, batch_size: 4}\n"
+        "resources: {sample: {replicas: 2}}\n"
+    )
+    loop = folder / "loop.yaml"
+    loop.write_text(
+        LOOP.format(model=model, pipeline=pipeline, recipe=REPO / "recipes/cpu/spin.yaml")
+    )
+    return loop
+
+
+@pytest.mark.slow
+def test_a_loop_generates_on_ray(ray_head: str, tmp_path: Path, tiny_model_dir: Path):
+    import json
+
+    loop = _tiny_spin_loop(tmp_path, tiny_model_dir)
+    run = subprocess.run(
+        [sys.executable, "-m", "ifplay.cli", "loop", str(loop), "--output", str(tmp_path / "run")]
+        + ["--ray-address", ray_head],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    stages = json.loads((tmp_path / "run" / "manifest.json").read_text())["stages"]
+    generate = stages["iter-1/generate"]["summary"]
+    assert generate["ran_on"] == f"the Ray cluster at {ray_head}: 2 CPUs, 0 GPUs"
+    assert generate["splits"] == {"train": 6, "heldout": 2}
+    assert all(stage["status"] == "done" for stage in stages.values())
+
+
+def test_a_loop_with_an_unreachable_ray_head_fails_before_any_work(tmp_path: Path, capsys):
+    import socket
+
+    from ifplay.cli import main
+
+    loop = _tiny_spin_loop(tmp_path, "smollm2-135m-instruct")
+    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{sock.getsockname()[1]}"
+
+    code = main(["loop", str(loop), "--output", str(tmp_path / "run"), "--ray-address", address])
+
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code != 0
+    assert lines == [
+        f"ifplay: error: --ray-address {address}: no Ray head answers there (Connection refused)"
+    ]
+    assert not (tmp_path / "run").exists()

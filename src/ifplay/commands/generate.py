@@ -3,12 +3,10 @@
 import argparse
 import json
 import os
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+
+from ifplay.run_target import RunTarget, add_target_arguments, run_target
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,17 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="recompute every chunk, ignoring checkpoints of earlier runs",
     )
-    parser.add_argument(
-        "--ray",
-        action="store_true",
-        help="run on a Ray cluster: each step replica is a Ray actor (needs ifplay[ray])",
-    )
-    parser.add_argument(
-        "--ray-address",
-        metavar="ADDR",
-        help="Ray cluster to join, e.g. 10.0.0.1:6379 or ray://host:10001 "
-        "(default: $RAY_ADDRESS, else a new local Ray instance); implies --ray",
-    )
+    add_target_arguments(parser)
     parser.add_argument("-v", "--verbose", action="store_true", help="show distilabel's logs")
     parser.set_defaults(handler=run)
 
@@ -58,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     output = args.output or Path(config.output_dir or Path("runs") / config.name)
     check_output_free(output, args.force)
     started = time.time()
-    with execution_target(config, args):
+    with run_target(config, str(args.config), RunTarget.from_args(args)):
         result = PIPELINES[config.kind].run(
             config, base_dir=args.config.parent, limit=args.limit, use_cache=not args.no_cache
         )
@@ -69,24 +57,3 @@ def run(args: argparse.Namespace) -> int:
     if len(result.splits) > 1:
         print(json.dumps(result.stats, indent=2))
     return 0
-
-
-@contextmanager
-def execution_target(config: Any, args: argparse.Namespace) -> Iterator[None]:
-    """Check the declared resources against where the run happens (this machine, or the Ray
-    cluster once connected) before any work starts, and run the block there."""
-    from ifplay.pipelines.resources import check_capacity, cluster_capacity, local_capacity
-
-    source = str(args.config)
-    if not (args.ray or args.ray_address):
-        check_capacity(config, source, local_capacity(config))
-        yield
-        return
-    from ifplay.pipelines.ray_cluster import on_ray
-
-    keys = {spec.api_key_env for spec in config.step_models().values() if spec.engine == "openai"}
-    with on_ray(args.ray_address, extra_env=keys, verbose=args.verbose) as resources:
-        capacity = cluster_capacity(resources, args.ray_address)
-        check_capacity(config, source, capacity)
-        print(f"on {capacity.where}: {capacity.cpus} CPUs, {capacity.gpus} GPUs", file=sys.stderr)
-        yield

@@ -4,6 +4,8 @@ import argparse
 import os
 from pathlib import Path
 
+from ifplay.run_target import RunTarget, add_target_arguments
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -12,6 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("loop_file", type=Path, help="loop YAML")
     parser.add_argument("--output", type=Path, help="run folder (default: runs/<name>)")
     parser.add_argument("--force", action="store_true", help="redo finished stages too")
+    add_target_arguments(parser)
     parser.add_argument("-v", "--verbose", action="store_true", help="show distilabel's logs")
     parser.set_defaults(handler=run)
 
@@ -21,7 +24,9 @@ def run(args: argparse.Namespace) -> int:
     from ifplay.loop.runner import LoopRun
     from ifplay.report import write_report
 
-    loop = LoopRun(args.loop_file, force=args.force, output=args.output)
+    loop = LoopRun(
+        args.loop_file, force=args.force, output=args.output, target=RunTarget.from_args(args)
+    )
     run_dir = loop.run()
     report = write_report(run_dir)
     print(f"loop finished: {run_dir}; report: {report}")

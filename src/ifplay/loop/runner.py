@@ -24,14 +24,23 @@ from ifplay.loop.launch import (
     run_passing_stderr,
 )
 from ifplay.loop.manifest import Manifest, config_hash, file_hash
+from ifplay.run_target import RunTarget, run_target
 
 
 class LoopRun:
     """One loop run over its folder; `run()` executes every unfinished stage in order."""
 
-    def __init__(self, loop_file: Path, force: bool = False, output: Path | None = None):
+    def __init__(
+        self,
+        loop_file: Path,
+        force: bool = False,
+        output: Path | None = None,
+        target: RunTarget | None = None,
+    ):
         self.loop_file = loop_file
         self.config: LoopConfig = load_loop(loop_file)
+        self.target = target or RunTarget()  # where generate stages run: here, or on Ray
+        self.target.check_reachable()
         self.force = force
         self.root = output or Path(self.config.output_dir or Path("runs") / self.config.name)
         base = loop_file.parent
@@ -147,18 +156,20 @@ class LoopRun:
             config.refiner.name = refiner
             config.refiner.engine = self.config.engine
         started = time.time()
-        result = PIPELINES[config.kind].run(
-            config,
-            base_dir=self.pipeline_file.parent,
-            limit=self.config.iteration.generate_limit,
-            use_cache=True,
-        )
+        with run_target(config, str(self.pipeline_file), self.target) as where:
+            result = PIPELINES[config.kind].run(
+                config,
+                base_dir=self.pipeline_file.parent,
+                limit=self.config.iteration.generate_limit,
+                use_cache=True,
+            )
         save_pipeline_output(
             result, output, config, self.pipeline_file, time.time() - started, True
         )
         return {
             "splits": {name: len(ds) for name, ds in result.splits.items()},
             "stats": result.stats,
+            "ran_on": where,
         }
 
     def _train(self, model: str, output: Path, k: int) -> dict[str, Any]:
