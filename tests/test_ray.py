@@ -2,6 +2,7 @@
 here): the same AutoIF declaration gives the local run's splits, and a declaration the cluster
 cannot hold fails before any work starts."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -167,3 +168,20 @@ def test_a_loop_with_an_unreachable_ray_head_fails_before_any_work(tmp_path: Pat
         f"ifplay: error: --ray-address {address}: no Ray head answers there (Connection refused)"
     ]
     assert not (tmp_path / "run").exists()
+
+
+def test_plain_ray_flag_starts_its_own_instance_beside_a_running_cluster(
+    ray_head: str, tmp_path: Path, tiny_model_dir: Path
+):
+    config = REPO / "pipelines" / "generate-example.yaml"
+    run = subprocess.run(
+        [sys.executable, "-m", "ifplay.cli", "generate", str(config), "--ray"]
+        + ["--output", str(tmp_path / "out"), "--limit", "2", "--model", str(tiny_model_dir)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={key: value for key, value in os.environ.items() if key != "RAY_ADDRESS"},
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "on the local Ray cluster:" in run.stderr
+    assert (tmp_path / "out" / "data.jsonl").read_text().count("\n") == 2

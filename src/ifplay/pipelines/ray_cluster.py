@@ -55,21 +55,24 @@ def on_ray(
     except ImportError:
         raise IfplayError("--ray: Ray is not installed (pip install 'ifplay[ray]')") from None
 
-    if address:
-        require_reachable(address)
+    address = address or os.environ.get("RAY_ADDRESS") or None
     options: dict[str, Any] = {
         "runtime_env": {"env_vars": forwarded_env(extra_env)},
         "log_to_driver": verbose,
         "logging_level": logging.INFO if verbose else logging.WARNING,
     }
-    if address is None and not os.environ.get("RAY_ADDRESS"):
-        options.update(include_dashboard=False)  # a new local instance: no dashboard to serve
+    if address:
+        require_reachable(address)
+    else:
+        # a new instance of our own: plain `ray.init()` would join whatever cluster this machine
+        # last started (and wait for minutes if that one is gone)
+        options.update(include_dashboard=False)
     try:
-        ray.init(address=address, **options)
+        ray.init(address=address or "local", **options)
     except (ConnectionError, RuntimeError, ValueError) as err:
-        where = address or os.environ.get("RAY_ADDRESS") or "a local instance"
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise IfplayError(f"--ray-address {where}: cannot connect to Ray ({first})") from None
+        where = f"--ray-address {address}" if address else "--ray (a new local Ray instance)"
+        raise IfplayError(f"{where}: cannot connect to Ray ({first})") from None
     _connected["address"] = address
     try:
         yield dict(ray.cluster_resources())
@@ -120,7 +123,12 @@ def run_on_ray(pipeline: Any) -> Any:
 def local_head(num_cpus: int, ready_timeout_s: float = 120) -> Iterator[str]:
     """Start a Ray head on 127.0.0.1 (`ray start --head --block`, no GPUs, no dashboard) in its own
     process group, yield its address, then stop it (only its own processes, unlike `ray stop`).
-    For tests and benchmarks; a real cluster is started by its operators."""
+    For tests and benchmarks; a real cluster is started by its operators.
+
+    The head only listens on the loopback interface, so it runs without token authentication
+    (`RAY_AUTH_MODE=disabled`, set in this process too for the block, and so for its children):
+    a token left in `~/.ray` by an earlier cluster would otherwise keep clients out.
+    """
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -129,19 +137,27 @@ def local_head(num_cpus: int, ready_timeout_s: float = 120) -> Iterator[str]:
     command = [ray_cli, "start", "--head", "--block", "--node-ip-address=127.0.0.1"]
     command += [f"--port={port}", f"--num-cpus={num_cpus}", "--num-gpus=0"]
     command += ["--include-dashboard=false", "--disable-usage-stats"]
-    head = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
+    previous_auth = os.environ.get("RAY_AUTH_MODE")
+    os.environ["RAY_AUTH_MODE"] = "disabled"
     try:
-        _wait_for_head(ray_cli, address, head, ready_timeout_s)
-        yield address
-    finally:
-        os.killpg(head.pid, signal.SIGTERM)
+        head = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
         try:
-            head.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(head.pid, signal.SIGKILL)
-            head.wait()
+            _wait_for_head(ray_cli, address, head, ready_timeout_s)
+            yield address
+        finally:
+            os.killpg(head.pid, signal.SIGTERM)
+            try:
+                head.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(head.pid, signal.SIGKILL)
+                head.wait()
+    finally:
+        if previous_auth is None:
+            os.environ.pop("RAY_AUTH_MODE", None)
+        else:
+            os.environ["RAY_AUTH_MODE"] = previous_auth
 
 
 def _wait_for_head(ray_cli: str, address: str, head: subprocess.Popen, timeout_s: float) -> None:
