@@ -26,7 +26,7 @@ class RunTarget:
         return cls(
             ray=bool(args.ray or args.ray_address),
             address=args.ray_address,
-            verbose=bool(getattr(args, "verbose", False)),
+            verbose=args.verbose,
         )
 
     def check_reachable(self) -> None:
@@ -57,7 +57,7 @@ def run_target(config: Any, source: str, target: RunTarget) -> Iterator[str]:
     """Check `config`'s resources (a declaration read from `source`) against where it runs, then
     run the block there; yields a description of the place ("this machine", "the Ray cluster at
     ADDR: 16 CPUs, 2 GPUs")."""
-    from ifplay.pipelines.resources import check_capacity, cluster_capacity, local_capacity
+    from ifplay.pipelines.resources import check_capacity, local_capacity
 
     if not target.ray:
         capacity = local_capacity(config)
@@ -67,8 +67,7 @@ def run_target(config: Any, source: str, target: RunTarget) -> Iterator[str]:
     from ifplay.pipelines.ray_cluster import on_ray
 
     keys = {spec.api_key_env for spec in config.step_models().values() if spec.engine == "openai"}
-    with on_ray(target.address, extra_env=keys, verbose=target.verbose) as resources:
-        capacity = cluster_capacity(resources, target.address)
+    with on_ray(target.address, extra_env=keys, verbose=target.verbose) as capacity:
         check_capacity(config, source, capacity)
         where = f"{capacity.where}: {capacity.cpus} CPUs, {capacity.gpus} GPUs"
         print(f"on {where}", file=sys.stderr)

@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from ifplay.errors import IfplayError
+from ifplay.pipelines.resources import Capacity, cluster_capacity
 
 # Environment that decides what a step does, forwarded to the workers (a `ray start` daemon does
 # not have the driver's environment).
 FORWARDED_PREFIXES = ("IFPLAY_", "HF_", "HUGGINGFACE_", "TRANSFORMERS_", "DISTILABEL_")
 FORWARDED_NAMES = ("TOKENIZERS_PARALLELISM", "PYTHONWARNINGS", "OMP_NUM_THREADS", "XDG_CACHE_HOME")
 
-_connected: dict[str, Any] = {}
+_on_ray = False  # inside `on_ray`: run_distilabel sends pipelines to the cluster
 
 
 def forwarded_env(extra_names: Iterable[str] = ()) -> dict[str, str]:
@@ -44,12 +45,13 @@ def forwarded_env(extra_names: Iterable[str] = ()) -> dict[str, str]:
 @contextmanager
 def on_ray(
     address: str | None, extra_env: Iterable[str] = (), verbose: bool = False
-) -> Iterator[dict[str, float]]:
+) -> Iterator[Capacity]:
     """Connect to Ray, run the block with every pipeline on Ray, then disconnect.
 
-    Yields the cluster's total resources (`{"CPU": 16.0, "GPU": 2.0, ...}`). An address that
-    cannot be reached raises a one-line IfplayError.
+    Yields the cluster's capacity (its GPUs and CPUs, and where it is). An address that cannot be
+    reached raises a one-line IfplayError.
     """
+    global _on_ray
     try:
         import ray
     except ImportError:
@@ -73,11 +75,11 @@ def on_ray(
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         where = f"--ray-address {address}" if address else "--ray (a new local Ray instance)"
         raise IfplayError(f"{where}: cannot connect to Ray ({first})") from None
-    _connected["address"] = address
+    _on_ray = True
     try:
-        yield dict(ray.cluster_resources())
+        yield cluster_capacity(ray.cluster_resources(), address)
     finally:
-        _connected.clear()
+        _on_ray = False
         ray.shutdown()
 
 
@@ -99,7 +101,7 @@ def require_reachable(address: str, timeout_s: float = 5.0) -> None:
 
 def ray_active() -> bool:
     """Whether pipelines run on Ray now (inside `on_ray`)."""
-    return bool(_connected)
+    return _on_ray
 
 
 def run_on_ray(pipeline: Any) -> Any:

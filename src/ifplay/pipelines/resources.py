@@ -84,18 +84,16 @@ class Capacity:
     where: str
 
 
+UNITS = ("GPU", "CPU")
+
+
 @dataclass(frozen=True)
 class Demand:
-    """One step's total demand (all replicas)."""
+    """One step's replicas and what each replica asks for, by unit ("GPU", "CPU")."""
 
     step: str
     replicas: int
-    gpus_each: int
-    cpus_each: int
-
-    def describe(self, unit: str) -> str:
-        each = self.gpus_each if unit == "GPU" else self.cpus_each
-        return f"{self.step} ({self.replicas} x {each} {unit})"
+    each: dict[str, int]
 
 
 def stage_demands(config: PipelineDeclaration) -> list[list[Demand]]:
@@ -113,7 +111,7 @@ def stage_demands(config: PipelineDeclaration) -> list[list[Demand]]:
             model = models.get(step)
             if model is not None and model.engine == "vllm":
                 gpus = max(gpus, model.tensor_parallel_size)
-            demands.append(Demand(step, spec.replicas, gpus, spec.cpus or 0))
+            demands.append(Demand(step, spec.replicas, {"GPU": gpus, "CPU": spec.cpus or 0}))
         stages.append(demands)
     return stages
 
@@ -122,14 +120,13 @@ def check_capacity(config: PipelineDeclaration, source: str, capacity: Capacity)
     """Raise a one-line ConfigError naming `source` when a stage needs more GPUs or CPUs than
     `capacity` has (CPUs are only checked when `capacity.cpus` is known)."""
     for demands in stage_demands(config):
-        for unit, have, each in (
-            ("GPU", capacity.gpus, lambda d: d.gpus_each),
-            ("CPU", capacity.cpus, lambda d: d.cpus_each),
-        ):
-            asking = [d for d in demands if each(d) > 0]
-            need = sum(d.replicas * each(d) for d in asking)
+        for unit, have in zip(UNITS, (capacity.gpus, capacity.cpus), strict=True):
+            asking = [d for d in demands if d.each[unit]]
+            need = sum(d.replicas * d.each[unit] for d in asking)
             if have is not None and need > have:
-                steps = " + ".join(d.describe(unit) for d in asking)
+                steps = " + ".join(
+                    f"{d.step} ({d.replicas} x {d.each[unit]} {unit})" for d in asking
+                )
                 raise ConfigError(
                     f"{source}: resources: {steps} need {need} {unit}s at once; "
                     f"{capacity.where} has {have}"
@@ -138,7 +135,7 @@ def check_capacity(config: PipelineDeclaration, source: str, capacity: Capacity)
 
 def needs_gpus(config: PipelineDeclaration) -> bool:
     """Whether any step asks for a GPU (so the local GPU count is worth looking up)."""
-    return any(d.gpus_each for demands in stage_demands(config) for d in demands)
+    return any(d.each["GPU"] for demands in stage_demands(config) for d in demands)
 
 
 def local_capacity(config: PipelineDeclaration) -> Capacity:
