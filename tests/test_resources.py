@@ -154,11 +154,21 @@ def test_unreachable_or_malformed_ray_address_fails_fast(address: str, fragment:
     assert str(err.value).startswith(f"--ray-address {address}: ")
 
 
-def test_a_loop_whose_pipeline_cannot_fit_fails_before_any_work(tmp_path: Path, capsys):
-    pipeline = _declaration(tmp_path, "spin-quick.yaml", resources={"sample": {"gpus": 64}})
+LOOP_CASES = [
+    ({"resources": {"sample": {"gpus": 64}}}, "", "sample (1 x 64 GPU) need 64 GPUs"),
+    # the loop's engine replaces the pipeline's: a vLLM loop needs tensor_parallel_size GPUs
+    ({"model": {"tensor_parallel_size": 16}}, "engine: vllm\n", "sample (1 x 16 GPU) need 16 GPUs"),
+]
+
+
+@pytest.mark.parametrize("pipeline_updates,loop_lines,fragment", LOOP_CASES, ids=["gpus", "vllm"])
+def test_a_loop_whose_pipeline_cannot_fit_fails_before_any_work(
+    tmp_path: Path, capsys, pipeline_updates: dict, loop_lines: str, fragment: str
+):
+    pipeline = _declaration(tmp_path, "spin-quick.yaml", **pipeline_updates)
     loop = tmp_path / "loop.yaml"
     loop.write_text(
-        f"name: l\niterations: 1\niteration:\n  pipeline: {pipeline}\n  split: train\n"
+        f"name: l\n{loop_lines}iterations: 1\niteration:\n  pipeline: {pipeline}\n  split: train\n"
         f"  recipe: {REPO / 'recipes/cpu/spin.yaml'}\neval: {{tasks: [ifeval], limit: 2}}\n"
     )
     output = tmp_path / "run"
@@ -169,5 +179,5 @@ def test_a_loop_whose_pipeline_cannot_fit_fails_before_any_work(tmp_path: Path, 
     assert code == 2
     assert len(lines) == 1, lines
     assert lines[0].startswith(f"ifplay: error: {loop}: iteration.pipeline: {pipeline}: ")
-    assert "sample (1 x 64 GPU) need 64 GPUs at once; this machine has" in lines[0]
+    assert f"{fragment} at once; this machine has" in lines[0]
     assert not output.exists()

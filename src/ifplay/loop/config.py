@@ -2,7 +2,7 @@
 pipeline, the training recipe and the eval tasks."""
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -124,10 +124,6 @@ def load_loop(path: str | Path) -> LoopConfig:
         _check_accelerate_config(resolve_relative(value, base), f"{path}: {field_name}")
     pipeline_file = resolve_relative(config.iteration.pipeline, base)
     pipeline = load_pipeline(pipeline_file)
-    try:
-        check_capacity(pipeline, str(pipeline_file), local_capacity(pipeline))
-    except ConfigError as err:
-        raise ConfigError(f"{path}: iteration.pipeline: {err}") from None
     load_recipe(resolve_relative(config.iteration.recipe, base))
     if config.iteration.refiner is not None:
         if "refiner" not in type(pipeline).model_fields:
@@ -135,12 +131,29 @@ def load_loop(path: str | Path) -> LoopConfig:
                 f"{path}: iteration.refiner: pipeline kind {pipeline.kind!r} has no refiner to train"
             )
         load_recipe(resolve_relative(config.iteration.refiner.recipe, base))
+    pipeline = pipeline_as_run(config, pipeline, config.model, config.model)
+    try:
+        check_capacity(pipeline, str(pipeline_file), local_capacity(pipeline))
+    except ConfigError as err:
+        raise ConfigError(f"{path}: iteration.pipeline: {err}") from None
     try:
         select_tasks(config.eval.tasks, judge_available=False)
     except IfplayError as err:
         raise ConfigError(f"{path}: eval.tasks: {err}") from None
     _check_model(config.model, path)
     return config
+
+
+def pipeline_as_run(loop: LoopConfig, pipeline: Any, model: str, refiner: str) -> Any:
+    """The iteration's pipeline declaration as the loop runs it: `model` is the policy and, when
+    the loop trains a refiner, `refiner` judges and refines; both on the loop's engine."""
+    pipeline.model.name = model
+    pipeline.model.engine = loop.engine
+    if loop.iteration.refiner is not None:  # a refiner of its own, trained by the loop
+        pipeline.refiner = pipeline.refiner_spec()
+        pipeline.refiner.name = refiner
+        pipeline.refiner.engine = loop.engine
+    return pipeline
 
 
 def _check_accelerate_config(file: Path, where: str) -> None:

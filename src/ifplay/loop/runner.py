@@ -16,7 +16,13 @@ from typing import Any
 from ifplay import __version__
 from ifplay.config import ModelSpec
 from ifplay.fresh_process import run_in_fresh_process
-from ifplay.loop.config import LaunchSpec, LoopConfig, load_loop, resolve_relative
+from ifplay.loop.config import (
+    LaunchSpec,
+    LoopConfig,
+    load_loop,
+    pipeline_as_run,
+    resolve_relative,
+)
 from ifplay.loop.launch import (
     launch_command,
     launcher_text,
@@ -83,12 +89,8 @@ class LoopRun:
                 f"iter-{k}/generate", digest, current, self._generate, folder / "data", refiner
             )
             if self.refiner_recipe_file is not None:
-                digest = config_hash(
-                    digest,
-                    "train-refiner",
-                    file_hash(self.refiner_recipe_file),
-                    launch_hash(self.refiner_launch),
-                    self.config.iteration.model_dump(mode="json"),
+                digest = self._training_digest(
+                    digest, "train-refiner", self.refiner_recipe_file, self.refiner_launch
                 )
                 self._stage(
                     f"iter-{k}/train-refiner",
@@ -100,13 +102,7 @@ class LoopRun:
                 )
                 if (folder / "refiner" / "config.json").is_file():  # else: no data, kept as it was
                     refiner = str(folder / "refiner")
-            digest = config_hash(
-                digest,
-                "train",
-                file_hash(self.recipe_file),
-                launch_hash(self.launch),
-                self.config.iteration.model_dump(mode="json"),
-            )
+            digest = self._training_digest(digest, "train", self.recipe_file, self.launch)
             self._stage(f"iter-{k}/train", digest, current, self._train, folder / "model", k)
             current = str(folder / "model")
             self._stage(
@@ -139,6 +135,15 @@ class LoopRun:
         self.manifest.finish(key, time.time() - started, summary)
         print(f"[{key}] finished in {time.time() - started:.0f}s")
 
+    def _training_digest(
+        self, digest: str, stage: str, recipe_file: Path, launch: LaunchSpec | None
+    ) -> str:
+        """A training stage's hash: the chain so far, the recipe file, the accelerate config (when
+        launched) and the iteration's settings."""
+        launched = None if launch is None else file_hash(Path(launch.accelerate_config))
+        iteration = self.config.iteration.model_dump(mode="json")
+        return config_hash(digest, stage, file_hash(recipe_file), launched, iteration)
+
     def _eval_settings(self) -> dict[str, Any]:
         return self.config.eval.model_dump(mode="json")
 
@@ -148,13 +153,7 @@ class LoopRun:
         from ifplay.outputs import save_pipeline_output
         from ifplay.pipelines import PIPELINES, load_pipeline
 
-        config = load_pipeline(self.pipeline_file)
-        config.model.name = model
-        config.model.engine = self.config.engine
-        if self.refiner_recipe_file is not None:  # a refiner of its own, trained by this loop
-            config.refiner = config.refiner_spec()
-            config.refiner.name = refiner
-            config.refiner.engine = self.config.engine
+        config = pipeline_as_run(self.config, load_pipeline(self.pipeline_file), model, refiner)
         started = time.time()
         with run_target(config, str(self.pipeline_file), self.target) as where:
             result = PIPELINES[config.kind].run(
@@ -247,9 +246,8 @@ def train_stage(
     """
     from ifplay.margins import reward_margins
     from ifplay.models import resolve_model_path
-    from ifplay.training import TrainResult, load_recipe, run_recipe
+    from ifplay.training import TrainResult, run_recipe
 
-    recipe = load_recipe(recipe_file)
     if launch is None:
         result = run_recipe(  # a DPO recipe's reference is TRL's default: a frozen copy of `model`
             recipe_file,
@@ -267,17 +265,12 @@ def train_stage(
     metrics = {key: value for key, value in result.metrics.items() if key in keep}
     if heldout is not None:
         rows = [json.loads(line) for line in heldout.read_text().splitlines() if line.strip()]
-        beta = float(recipe.values.get("beta", 0.1))
+        beta = float(result.config.get("beta", 0.1))  # the recipe's, after overrides
         metrics.update(reward_margins(str(output), resolve_model_path(model), rows, beta))
     summary = {"dataset": str(dataset), "rows": result.rows, "steps": result.steps}
     if launch is not None:
         summary["launcher"] = launcher_text(launch)
     return {**summary, "metrics": metrics}
-
-
-def launch_hash(launch: LaunchSpec | None) -> str | None:
-    """The accelerate config's contents, hashed (None when training runs in a loop process)."""
-    return None if launch is None else file_hash(Path(launch.accelerate_config))
 
 
 def training_data(root: Path, k: int, split: str, mix_previous: bool) -> Path:
