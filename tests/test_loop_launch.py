@@ -36,17 +36,17 @@ def test_set_values_are_read_as_yaml() -> None:
     }
 
 
-def test_set_and_max_steps_reach_the_recipe_together(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: dict = {}
-
-    def fake_run_recipe(recipe: Path, **kwargs) -> None:
-        seen.update(kwargs["overrides"])
-        raise IfplayError("stopped before training")
-
-    monkeypatch.setattr("ifplay.training.run_recipe", fake_run_recipe)
-    argv = ["train", str(DPO), "--set", "learning_rate=1.0e-6", "--set", "max_steps=9"]
-    assert main([*argv, "--max-steps", "2"]) == 2
-    assert seen == {"learning_rate": 1e-6, "max_steps": 2}  # --max-steps wins
+@pytest.mark.slow
+def test_set_and_max_steps_reach_the_recipe_together(tmp_path: Path, tiny_model_dir: Path) -> None:
+    data = write_jsonl(tmp_path / "data", pair_rows(4))
+    out = tmp_path / "model"
+    argv = ["train", str(DPO), "--dataset", str(data), "--model", str(tiny_model_dir)]
+    argv += ["--output", str(out), "--set", "learning_rate=1.0e-6", "--set", "max_steps=9"]
+    argv += [f"--set={key}={value}" for key, value in FAST.items()]
+    assert main([*argv, "--max-steps", "2"]) == 0
+    result = TrainResult.load(out)
+    assert result.config["learning_rate"] == 1e-6
+    assert result.config["max_steps"] == 2 and result.steps == 2  # --max-steps wins
 
 
 @pytest.mark.parametrize("item", ["max_steps", "=2"])
