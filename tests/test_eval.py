@@ -437,6 +437,7 @@ def test_eval_cli_end_to_end_offline_without_network(tmp_path: Path) -> None:
     assert (
         results["model"]["engine"] == "transformers"
         and results["model"]["name"] == "smollm2-135m-instruct"
+        and results["model"]["batch_size"] == 32  # the eval default: wide batches pay on CPU
     )
     assert results["sampling"] == {
         "temperature": 0.0,

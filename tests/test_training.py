@@ -1,6 +1,5 @@
 """Training recipes and their checks, without training: recipe files, errors, results, helpers."""
 
-import os
 from pathlib import Path
 
 import pytest
@@ -237,16 +236,27 @@ def test_train_result_round_trip(tmp_path: Path) -> None:
     assert TrainResult.load(tmp_path) == result
 
 
-def test_stale_staging_folders_are_removed(tmp_path: Path) -> None:
-    from ifplay.training.run import remove_stale_staging
+def test_a_killed_runs_staging_folder_is_replaced_and_a_failed_run_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    """What a SIGKILLed training leaves (`.model.partial` with half a checkpoint) is cleared by the
+    next run; a run that raises leaves neither its staging folder nor a final folder."""
+    from ifplay.outputs import staged_folder, staging_path
 
     final = tmp_path / "model"
-    dead = tmp_path / ".model.partial-999999999"
-    live = tmp_path / f".model.partial-{os.getpid()}"
-    dead.mkdir()
-    live.mkdir()
-    remove_stale_staging(final)
-    assert not dead.exists() and live.exists()
+    leftover = staging_path(final)
+    leftover.mkdir()
+    (leftover / "model.safetensors").write_bytes(b"half")
+    with staged_folder(final) as staging:
+        assert staging == leftover and list(staging.iterdir()) == []
+        (staging / "config.json").write_text("{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+    assert [p.name for p in final.iterdir()] == ["config.json"]
+
+    with pytest.raises(RuntimeError), staged_folder(tmp_path / "other") as staging:
+        (staging / "config.json").write_text("{}")
+        raise RuntimeError("killed by the test")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
 
 
 def test_resolve_prints_the_checkpoint_path(

@@ -44,7 +44,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="cap on generated tokens (default: each task's own)",
     )
     parser.add_argument(
-        "--batch-size", type=int, default=None, help="sequences generated concurrently"
+        "--batch-size",
+        type=int,
+        default=None,
+        help="sequences generated concurrently (default: 32)",
     )
     parser.add_argument("--dtype", choices=["float32", "bfloat16", "float16", "auto"], default=None)
     parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
@@ -78,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     from ifplay.embedded import EMBEDDED_MODEL
     from ifplay.errors import IfplayError
     from ifplay.evaluation import DEFAULT_TASKS, run_eval
-    from ifplay.evaluation.engines import auto_engine
+    from ifplay.evaluation.engines import EVAL_BATCH_SIZE, auto_engine
 
     engine = args.engine
     if engine == "auto":
@@ -87,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         "name": args.model or EMBEDDED_MODEL,
         "engine": engine,
         "temperature": args.temperature,
+        "batch_size": EVAL_BATCH_SIZE,
     }
     for key in ("batch_size", "dtype", "seed"):
         if getattr(args, key) is not None:

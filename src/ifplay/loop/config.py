@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 from ifplay.config import Schema, load_config, read_yaml
 from ifplay.embedded import EMBEDDED_MODEL
 from ifplay.errors import ConfigError
+from ifplay.evaluation.engines import EVAL_BATCH_SIZE
 
 
 class EvalSpec(Schema):
@@ -19,7 +20,7 @@ class EvalSpec(Schema):
     max_new_tokens: int | None = Field(
         None, ge=1, description="Cap on generated tokens (None: each task's standard, IFEval 1280)."
     )
-    batch_size: int = Field(8, ge=1)
+    batch_size: int = Field(EVAL_BATCH_SIZE, ge=1, description="Sequences generated together.")
     baseline: bool = Field(True, description="Also evaluate the start model before iteration 1.")
 
 

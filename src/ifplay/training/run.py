@@ -12,7 +12,6 @@ only the main process checks, creates and renames the staging folder and writes 
 """
 
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -129,7 +128,6 @@ def rank_staged_folder(final: Path, force: bool, state: "PartialState") -> Itera
     """`staged_folder(final)` shared by every rank: the main process creates it before the others
     enter the block and renames it once all of them have left it. One process: `staged_folder`."""
     if state.is_main_process:
-        remove_stale_staging(final)
         with staged_folder(final, force=force) as staging:
             state.wait_for_everyone()  # the folder exists: the other ranks may start
             yield staging
@@ -149,21 +147,3 @@ def effective_config(
         for key in DATASET_KEYS:
             config.pop(key, None)
     return config
-
-
-def remove_stale_staging(final: Path) -> None:
-    """Delete staging folders of `final` left by killed runs (their process no longer exists)."""
-    for folder in final.parent.glob(f".{final.name}.partial-*"):
-        pid = folder.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
