@@ -4,10 +4,11 @@
     python benchmarks/eval_throughput.py --limit 40 --max-new-tokens 256 --raw-prompts 16   # quick look
 
 1. Raw engine: `--raw-prompts` IFEval prompts (those `--limit` picks; chat template, greedy, same
-   token cap) through transformers directly: `model.generate` on left-padded, length-sorted batches for each size in
-   `--raw-batch-sizes`, and on a GPU `generate_batch` (continuous batching with ifplay's cache sizing;
-   ifplay does not use it on CPU, see `ifplay.evaluation.engines`). Tokens are counted up to and
-   including EOS; the best tokens/s is the reference.
+   token cap) through transformers directly: `model.generate` on left-padded, length-sorted batches
+   for each size in `--raw-batch-sizes` (with `--append-only` also at `--batch-size` on ifplay's KV
+   cache), and on a GPU `generate_batch` (continuous batching with ifplay's cache sizing; ifplay
+   does not use it on CPU, see `ifplay.evaluation.engines`). Tokens are counted up to and including
+   EOS; the best tokens/s is the reference.
 2. `run_eval` on IFEval with the embedded model (lighteval's transformers backend), timed by ifplay:
    generation tokens/s, scoring time alone, total wall time.
 Prints a Markdown block for benchmarks/RESULTS.md.
@@ -28,6 +29,7 @@ from ifplay.embedded import EMBEDDED_MODEL
 from ifplay.evaluation import run_eval
 from ifplay.evaluation.data import installed_file
 from ifplay.evaluation.engines import EVAL_BATCH_SIZE, continuous_generate
+from ifplay.kv_cache import append_only_cache
 from ifplay.models import resolve_model_path
 
 
@@ -45,9 +47,15 @@ def tokens_until_eos(row: list[int], eos: int) -> int:
 
 
 def raw_static(
-    model: Any, tokenizer: Any, prompts: list[str], batch: int, max_new: int
+    model: Any,
+    tokenizer: Any,
+    prompts: list[str],
+    batch: int,
+    max_new: int,
+    append_only: bool = False,
 ) -> tuple[int, float]:
-    """(generated tokens, seconds) with padded static batches, longest prompts first."""
+    """(generated tokens, seconds) with padded static batches, longest prompts first; with
+    `append_only`, on ifplay's append-only KV cache instead of transformers' `DynamicCache`."""
     import torch
 
     texts = sorted(
@@ -68,14 +76,17 @@ def raw_static(
             padding=True,
             add_special_tokens=False,
         ).to(model.device)
+        length = encoded["input_ids"].shape[1]
+        cache = append_only_cache(model.config, length + max_new) if append_only else None
         with torch.inference_mode():
             out = model.generate(
                 **encoded,
+                cache=cache,
                 max_new_tokens=max_new,
                 do_sample=False,
                 pad_token_id=tokenizer.pad_token_id,
             )
-        new = out[:, encoded["input_ids"].shape[1] :].tolist()
+        new = out[:, length:].tolist()
         generated += sum(tokens_until_eos(row, tokenizer.eos_token_id) for row in new)
     return generated, time.perf_counter() - started
 
@@ -108,6 +119,11 @@ def main() -> None:
     )
     parser.add_argument("--raw-prompts", type=int, default=24)
     parser.add_argument("--raw-batch-sizes", default="8,16,32")
+    parser.add_argument(
+        "--append-only",
+        action="store_true",
+        help="also time the raw engine at --batch-size on ifplay's append-only KV cache",
+    )
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args()
 
@@ -121,9 +137,16 @@ def main() -> None:
     prompts = ifeval_prompts(args.raw_prompts)
     raw_static(model, tokenizer, prompts[:2], 2, 4)  # warm-up, not timed
     raw: list[tuple[str, int, float]] = []
-    for size in [int(x) for x in args.raw_batch_sizes.split(",") if x]:
-        tokens, seconds = raw_static(model, tokenizer, prompts, size, args.max_new_tokens)
-        raw.append((f"generate, batch {size}", tokens, seconds))
+    sizes = [int(x) for x in args.raw_batch_sizes.split(",") if x]
+    runs = [(size, False) for size in sizes] + (
+        [(args.batch_size, True)] if args.append_only else []
+    )
+    for size, append_only in runs:
+        tokens, seconds = raw_static(
+            model, tokenizer, prompts, size, args.max_new_tokens, append_only
+        )
+        cache = " + ifplay append-only cache" if append_only else ""
+        raw.append((f"generate, batch {size}{cache}", tokens, seconds))
         print(
             f"raw {raw[-1][0]}: {tokens} tokens in {seconds:.0f} s = {tokens / seconds:.1f} tok/s",
             flush=True,

@@ -75,6 +75,8 @@ class BatchedTransformersLLM(LLM):
         """Generate `num_generations` completions for each conversation in one batched call."""
         import torch
 
+        from ifplay.kv_cache import append_only_cache
+
         tokenizer, model = self._tokenizer, self._model
         prompts = [self.render(conv) for conv in inputs]
         if self.seed is not None:
@@ -90,16 +92,18 @@ class BatchedTransformersLLM(LLM):
         sampling: dict[str, Any] = {"do_sample": temperature > 0}
         if temperature > 0:
             sampling.update(temperature=temperature, top_p=top_p)
+        prompt_length = encoded["input_ids"].shape[1]
         with torch.inference_mode():
             output = model.generate(
                 **encoded,
+                cache=append_only_cache(model.config, prompt_length + max_new_tokens),
                 max_new_tokens=max_new_tokens,
                 num_return_sequences=num_generations,
                 repetition_penalty=repetition_penalty,
                 pad_token_id=tokenizer.pad_token_id,
                 **sampling,
             )
-        new_tokens = output[:, encoded["input_ids"].shape[1] :]
+        new_tokens = output[:, prompt_length:]
         lengths = _lengths_until_eos(new_tokens, tokenizer.eos_token_id, tokenizer.pad_token_id)
         texts = tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
         input_lengths = encoded["attention_mask"].sum(dim=1).tolist()

@@ -3,9 +3,11 @@
 - `transformers` (default): lighteval's `TransformersModel`. The chat template is applied by lighteval
   whenever the tokenizer has one; prompts are sorted by length and generated `batch_size` at a time.
   - On CPU it uses lighteval's padded batches (`model.generate`, each row stops at EOS, a batch ends
-    when all rows have). Two settings are adjusted: lighteval asks `generate` for every step's scores,
-    which it never reads (at 1280 steps x batch 8 x 49k vocabulary that is 2 GB per batch), and it
-    never switches sampling on, so temperature > 0 sets `do_sample`.
+    when all rows have), with ifplay's append-only KV cache (`ifplay.kv_cache`) in place of
+    `DynamicCache`, which re-copies the whole cache at every step. Two settings are adjusted:
+    lighteval asks `generate` for every step's scores, which it never reads (at 1280 steps x batch
+    8 x 49k vocabulary that is 2 GB per batch), and it never switches sampling on, so
+    temperature > 0 sets `do_sample`.
   - On a GPU it uses continuous batching (`generate_batch`: a finished sequence's slot is refilled at
     once). Not on CPU: without a varlen attention kernel every sequence attends over the keys of the
     whole batch, and with IFEval-length answers (~1,000 tokens) that halved tokens/s here (18 vs 39
@@ -112,6 +114,19 @@ def _transformers_model(spec: ModelSpec, path: str, generation: Any, cache_dir: 
             self.generation_config_dict.pop("output_scores", None)
             if spec.temperature > 0:
                 self.generation_config_dict["do_sample"] = True
+
+        def _generate_padded(
+            self, batch: Any, max_new_tokens: int, *args: Any, **kwargs: Any
+        ) -> Any:
+            """lighteval's padded generation with an append-only KV cache sized for the batch."""
+            from ifplay.kv_cache import append_only_cache
+
+            capacity = batch.input_ids.shape[1] + max_new_tokens
+            self.generation_config_dict["cache"] = append_only_cache(self.model.config, capacity)
+            try:
+                return super()._generate_padded(batch, max_new_tokens, *args, **kwargs)
+            finally:
+                del self.generation_config_dict["cache"]
 
         def _generate_continuous(
             self, inputs: list[list[int]], max_new_tokens: int | None = None, **_: Any
