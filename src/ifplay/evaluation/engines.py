@@ -33,8 +33,9 @@ PAGE_SIZE = 256  # tokens per KV-cache page (transformers' default)
 MAX_BATCH_TOKENS = 256  # tokens per forward pass in continuous batching (what lighteval uses)
 # Sequences generated together by default. On CPU decoding a small model is bound by per-step
 # overhead, so wider batches pay: SmolLM2-135M on 2 cores, IFEval prompts, 256 new tokens:
-# 59 tok/s at 8, 114 at 32, 128 at 64 (benchmarks/RESULTS.md); 32 keeps the KV cache of full
-# 1,280-token answers near 2 GB.
+# 59 tok/s at 8, 114 at 32, 128 at 64 (benchmarks/RESULTS.md). At 1,280 new tokens transformers'
+# own cache erases most of that (47 tok/s at 16, 51 at 32); ifplay's append-only cache gives 93 at
+# 32. 32 keeps the KV cache of full-length answers near 2 GB.
 EVAL_BATCH_SIZE = 32
 
 
