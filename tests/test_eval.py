@@ -177,8 +177,10 @@ def test_punkt_tab_is_rebuilt_from_the_wheel(
 
     monkeypatch.setenv("IFPLAY_CACHE", str(tmp_path))
     monkeypatch.setattr(nltk.data, "path", list(nltk.data.path))
+    monkeypatch.setenv("NLTK_DATA", "")
     root = ensure_punkt()
     assert root == tmp_path / "nltk_data" and nltk.data.path[0] == str(root)
+    assert os.environ["NLTK_DATA"] == str(root)
     params = load_punkt_params(str(root / "tokenizers" / "punkt_tab" / "english"))
     bundled = load_bundled("english")
     assert set(params.abbrev_types) == bundled.abbrev_types
@@ -190,6 +192,39 @@ def test_punkt_tab_is_rebuilt_from_the_wheel(
         "Dr. Smith went home at 5 p.m. on Friday. He slept."
     )
     assert sentences == ["Dr. Smith went home at 5 p.m. on Friday.", "He slept."]
+
+
+def test_a_spawned_process_finds_punkt_without_downloading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Evals run in spawned processes, whose own children (lighteval's bootstrap pool) import
+    lighteval's IFEval instruction module afresh; it calls `nltk.download` when punkt is missing."""
+    import nltk
+
+    from ifplay.evaluation.nltk_data import ensure_punkt
+
+    monkeypatch.setenv("IFPLAY_CACHE", str(tmp_path))
+    monkeypatch.setenv("NLTK_DATA", "")
+    monkeypatch.setattr(nltk.data, "path", list(nltk.data.path))
+    ensure_punkt()
+    child = (
+        "import nltk\n"
+        "calls = []\n"
+        "nltk.download = lambda *a, **k: calls.append(a)\n"
+        "import lighteval.tasks.tasks.ifeval.instructions_utils\n"
+        "print(calls)\n"
+    )
+    home = tmp_path / "home"  # no ~/nltk_data to fall back on
+    home.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", child],
+        env=os.environ | {"HOME": str(home), "HF_HUB_OFFLINE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_xxhash_shim_encodes_str_like_xxhash_3() -> None:

