@@ -11,7 +11,6 @@ import importlib
 import os
 import pkgutil
 import sys
-import warnings
 from collections.abc import Sequence
 
 import ifplay.commands
@@ -38,8 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
-    # distilabel's field declarations warn on every import, in this process and in its step processes
-    warnings.filterwarnings("ignore", module="pydantic")
+    # Library noise in the processes ifplay starts (distilabel steps, evals, training); distilabel's
+    # pydantic warning is filtered wherever ifplay is imported (`ifplay/__init__.py`).
     os.environ.setdefault("PYTHONWARNINGS", "ignore::UserWarning,ignore::DeprecationWarning")
     parser = build_parser()
     args = parser.parse_args(argv)
