@@ -150,7 +150,11 @@ def test_a_loop_generates_on_ray(ray_head: str, tmp_path: Path, tiny_model_dir: 
     assert all(stage["status"] == "done" for stage in stages.values())
 
 
-def test_a_loop_with_an_unreachable_ray_head_fails_before_any_work(tmp_path: Path, capsys):
+@pytest.mark.parametrize("named_by", ["flag", "env"])
+def test_a_loop_with_an_unreachable_ray_head_fails_before_any_work(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch, named_by: str
+):
+    """The head is named by --ray-address, or by $RAY_ADDRESS under a plain --ray."""
     import socket
 
     from ifplay.cli import main
@@ -159,8 +163,14 @@ def test_a_loop_with_an_unreachable_ray_head_fails_before_any_work(tmp_path: Pat
     with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
         sock.bind(("127.0.0.1", 0))
         address = f"127.0.0.1:{sock.getsockname()[1]}"
+    if named_by == "env":
+        monkeypatch.setenv("RAY_ADDRESS", address)
+        target = ["--ray"]
+    else:
+        monkeypatch.delenv("RAY_ADDRESS", raising=False)
+        target = ["--ray-address", address]
 
-    code = main(["loop", str(loop), "--output", str(tmp_path / "run"), "--ray-address", address])
+    code = main(["loop", str(loop), "--output", str(tmp_path / "run"), *target])
 
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert code != 0

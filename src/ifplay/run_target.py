@@ -30,11 +30,15 @@ class RunTarget:
         )
 
     def check_reachable(self) -> None:
-        """Fail now, in one line, when the named Ray head does not answer (before a long run)."""
-        if self.address:
-            from ifplay.pipelines.ray_cluster import require_reachable
+        """Fail now, in one line, when the Ray head to join (`address` or $RAY_ADDRESS) does not
+        answer: before a long run, not at its first generate stage."""
+        if not self.ray:
+            return
+        from ifplay.pipelines.ray_cluster import cluster_address, require_reachable
 
-            require_reachable(self.address)
+        address = cluster_address(self.address)
+        if address:
+            require_reachable(address)
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:

@@ -57,7 +57,7 @@ def on_ray(
     except ImportError:
         raise IfplayError("--ray: Ray is not installed (pip install 'ifplay[ray]')") from None
 
-    address = address or os.environ.get("RAY_ADDRESS") or None
+    address = cluster_address(address)
     options: dict[str, Any] = {
         "runtime_env": {"env_vars": forwarded_env(extra_env)},
         "log_to_driver": verbose,
@@ -81,6 +81,11 @@ def on_ray(
     finally:
         _on_ray = False
         ray.shutdown()
+
+
+def cluster_address(address: str | None) -> str | None:
+    """The cluster `--ray` joins: `address`, else $RAY_ADDRESS, else None (a new local instance)."""
+    return address or os.environ.get("RAY_ADDRESS") or None
 
 
 def require_reachable(address: str, timeout_s: float = 5.0) -> None:
