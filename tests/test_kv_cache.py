@@ -94,17 +94,12 @@ def test_generations_match_the_dynamic_cache(tiny_model_dir: Path, options: dict
 
 
 def test_only_full_attention_layers_are_replaced(tiny_model_dir: Path) -> None:
-    from transformers import AutoConfig, MistralConfig
+    from transformers import AutoConfig
 
-    llama = AutoConfig.from_pretrained(tiny_model_dir)
-    assert all(type(x) is AppendOnlyLayer for x in append_only_cache(llama).layers)
-    sliding = MistralConfig(
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        sliding_window=16,
-    )
-    layers = append_only_cache(sliding).layers
-    assert layers and not any(type(x) is AppendOnlyLayer for x in layers)
+    config = AutoConfig.from_pretrained(tiny_model_dir)
+    assert all(type(x) is AppendOnlyLayer for x in append_only_cache(config).layers)
+    config.sliding_window = 16
+    config.layer_types = ["full_attention", "sliding_attention"]
+    layers = append_only_cache(config).layers
+    assert type(layers[0]) is AppendOnlyLayer
+    assert len(layers) == 2 and type(layers[1]) is not AppendOnlyLayer
