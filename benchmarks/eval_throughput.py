@@ -5,8 +5,8 @@
 
 1. Raw engine: `--raw-prompts` IFEval prompts (those `--limit` picks; chat template, greedy, same
    token cap) through transformers directly: `model.generate` on left-padded, length-sorted batches
-   for each size in `--raw-batch-sizes` (with `--append-only` also at `--batch-size` on ifplay's KV
-   cache), and on a GPU `generate_batch` (continuous batching with ifplay's cache sizing; ifplay
+   for each size in `--raw-batch-sizes` (with `--ifplay-decoding` also at `--batch-size` on ifplay's
+   append-only KV cache, then with its finished-row dropping loop as well), and on a GPU `generate_batch` (continuous batching with ifplay's cache sizing; ifplay
    does not use it on CPU, see `ifplay.evaluation.engines`). Tokens are counted up to and including
    EOS; the best tokens/s is the reference.
 2. `run_eval` on IFEval with the embedded model (lighteval's transformers backend), timed by ifplay:
@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ifplay.config import ModelSpec
+from ifplay.decoding import drop_finished_rows
 from ifplay.embedded import EMBEDDED_MODEL
 from ifplay.evaluation import run_eval
 from ifplay.evaluation.data import installed_file
@@ -53,9 +54,11 @@ def raw_static(
     batch: int,
     max_new: int,
     append_only: bool = False,
+    drop_rows: bool = False,
 ) -> tuple[int, float]:
     """(generated tokens, seconds) with padded static batches, longest prompts first; with
-    `append_only`, on ifplay's append-only KV cache instead of transformers' `DynamicCache`."""
+    `append_only`, on ifplay's append-only KV cache instead of transformers' `DynamicCache`; with
+    `drop_rows`, decoded by `ifplay.decoding.drop_finished_rows`."""
     import torch
 
     texts = sorted(
@@ -82,6 +85,7 @@ def raw_static(
             out = model.generate(
                 **encoded,
                 cache=cache,
+                custom_generate=drop_finished_rows if drop_rows else None,
                 max_new_tokens=max_new,
                 do_sample=False,
                 pad_token_id=tokenizer.pad_token_id,
@@ -120,9 +124,13 @@ def main() -> None:
     parser.add_argument("--raw-prompts", type=int, default=24)
     parser.add_argument("--raw-batch-sizes", default="8,16,32")
     parser.add_argument(
-        "--append-only",
+        "--ifplay-decoding",
         action="store_true",
-        help="also time the raw engine at --batch-size on ifplay's append-only KV cache",
+        help="also time the raw engine at --batch-size on ifplay's append-only KV cache, without "
+        "and with its finished-row dropping loop",
+    )
+    parser.add_argument(
+        "--dtype", choices=["float32", "bfloat16"], default="float32", help="both sides' weights"
     )
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args()
@@ -133,20 +141,24 @@ def main() -> None:
     path = resolve_model_path(EMBEDDED_MODEL)
     tokenizer = AutoTokenizer.from_pretrained(path, padding_side="left")
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).to(device).eval()
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, args.dtype))
+    model = model.to(device).eval()
     prompts = ifeval_prompts(args.raw_prompts)
     raw_static(model, tokenizer, prompts[:2], 2, 4)  # warm-up, not timed
     raw: list[tuple[str, int, float]] = []
     sizes = [int(x) for x in args.raw_batch_sizes.split(",") if x]
-    runs = [(size, False) for size in sizes] + (
-        [(args.batch_size, True)] if args.append_only else []
+    runs = [(size, False, False) for size in sizes] + (
+        [(args.batch_size, True, False), (args.batch_size, True, True)]
+        if args.ifplay_decoding
+        else []
     )
-    for size, append_only in runs:
+    for size, append_only, drop_rows in runs:
         tokens, seconds = raw_static(
-            model, tokenizer, prompts, size, args.max_new_tokens, append_only
+            model, tokenizer, prompts, size, args.max_new_tokens, append_only, drop_rows
         )
         cache = " + ifplay append-only cache" if append_only else ""
-        raw.append((f"generate, batch {size}{cache}", tokens, seconds))
+        loop = " + finished rows dropped" if drop_rows else ""
+        raw.append((f"generate, batch {size}{cache}{loop}", tokens, seconds))
         print(
             f"raw {raw[-1][0]}: {tokens} tokens in {seconds:.0f} s = {tokens / seconds:.1f} tok/s",
             flush=True,
@@ -165,7 +177,7 @@ def main() -> None:
     output = args.output or Path(tempfile.mkdtemp(prefix="ifplay-eval-throughput-"))
     started = time.perf_counter()
     results = run_eval(
-        ModelSpec(temperature=0.0, batch_size=args.batch_size),
+        ModelSpec(temperature=0.0, batch_size=args.batch_size, dtype=args.dtype),
         ["ifeval"],
         output,
         limit=args.limit,
@@ -178,7 +190,7 @@ def main() -> None:
     eval_rate = timing["generation_tokens_per_s"]
     lines = [
         f"IFEval, {results['samples']['ifeval']} prompts, max {args.max_new_tokens} new tokens, "
-        f"{EMBEDDED_MODEL} fp32 on {device} ({os.cpu_count()} cores, {platform.machine()}), eval concurrency "
+        f"{EMBEDDED_MODEL} {args.dtype} on {device} ({os.cpu_count()} cores, {platform.machine()}), eval concurrency "
         f"{args.batch_size}",
         "",
         "| measurement | tokens | seconds | tokens/s |",

@@ -21,6 +21,11 @@ class EvalSpec(Schema):
         None, ge=1, description="Cap on generated tokens (None: each task's standard, IFEval 1280)."
     )
     batch_size: int = Field(EVAL_BATCH_SIZE, ge=1, description="Sequences generated together.")
+    dtype: Literal["float32", "bfloat16", "float16", "auto"] = Field(
+        "float32",
+        description="Weights' dtype for eval generation; bfloat16 is ~1.5x faster on CPUs with "
+        "native bf16 (avx512_bf16, AMX), with slightly different generations.",
+    )
     baseline: bool = Field(True, description="Also evaluate the start model before iteration 1.")
 
 

@@ -217,6 +217,7 @@ class LoopRun:
             temperature=0.0,
             max_new_tokens=settings.max_new_tokens,
             batch_size=settings.batch_size,
+            dtype=settings.dtype,
         )
         result = run_in_fresh_process(
             run_eval,
