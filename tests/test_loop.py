@@ -187,3 +187,24 @@ def test_sigkill_during_train_and_eval_resumes_without_redoing_stages(
     assert "done earlier, skipped" in out
     results = json.loads((output / "iter-1" / "eval" / "results.json").read_text())
     assert results["sampling"]["max_new_tokens"] == {"ifeval": 8}  # the loop's cap reaches the eval
+
+
+@pytest.mark.parametrize(
+    "loop_file",
+    sorted(p.name for p in (Path(__file__).parent.parent / "recipes/loops").glob("*.yaml")),
+)
+def test_shipped_loop_files_load_and_eval_as_declared(
+    loop_file: str, repo_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every loop in recipes/loops validates, and its eval stage generates greedily with the
+    declared batch, dtype and token cap (a null cap keeps each task's standard one)."""
+    from ifplay.loop.runner import LoopRun
+
+    monkeypatch.chdir(repo_root)
+    run = LoopRun(Path("recipes/loops") / loop_file)
+    settings = run.config.eval
+    spec = run.eval_model_spec("smollm2-135m-instruct")
+    assert spec.temperature == 0.0 and spec.engine == run.config.engine
+    assert (spec.batch_size, spec.dtype) == (settings.batch_size, settings.dtype)
+    if settings.max_new_tokens is not None:
+        assert spec.max_new_tokens == settings.max_new_tokens

@@ -207,21 +207,27 @@ class LoopRun:
             self.refiner_launch,
         )
 
+    def eval_model_spec(self, model: str) -> ModelSpec:
+        """How the eval stage generates with `model`: greedy, the loop's engine, the eval settings
+        (the token cap, when set; else each task's standard one, passed to `run_eval`)."""
+        settings = self.config.eval
+        cap = {} if settings.max_new_tokens is None else {"max_new_tokens": settings.max_new_tokens}
+        return ModelSpec(
+            name=model,
+            engine=self.config.engine,
+            temperature=0.0,
+            batch_size=settings.batch_size,
+            dtype=settings.dtype,
+            **cap,
+        )
+
     def _eval(self, model: str, output: Path) -> dict[str, Any]:
         from ifplay.evaluation import run_eval
 
         settings = self.config.eval
-        spec = ModelSpec(
-            name=model,
-            engine=self.config.engine,
-            temperature=0.0,
-            max_new_tokens=settings.max_new_tokens,
-            batch_size=settings.batch_size,
-            dtype=settings.dtype,
-        )
         result = run_in_fresh_process(
             run_eval,
-            model=spec,
+            model=self.eval_model_spec(model),
             tasks=list(settings.tasks),
             output_dir=output,
             limit=settings.limit,
