@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -407,14 +408,30 @@ def test_vllm_engine_without_vllm_is_a_clear_error(tmp_path: Path, monkeypatch, 
 # --- generation through lighteval's transformers backend ---------------------------------------------
 
 
-def test_tiny_model_generates_through_lighteval(tiny_model_dir: Path, tmp_path: Path) -> None:
-    """The continuous-batching transformers path on a tiny random model: every prompt answered, capped."""
+def test_tiny_model_generates_through_lighteval(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The padded transformers path (CPU) on a tiny random model: every prompt answered, capped,
+    decoded by ifplay's finished-row dropping loop."""
+    import functools
+
+    import ifplay.decoding
     from ifplay.evaluation import run_eval
 
+    batches: list[int] = []
+    loop = ifplay.decoding.drop_finished_rows
+
+    @functools.wraps(loop)
+    def counted(model: Any, input_ids: Any, *args: Any, **kwargs: Any) -> Any:
+        batches.append(input_ids.shape[0])
+        return loop(model, input_ids, *args, **kwargs)
+
+    monkeypatch.setattr(ifplay.decoding, "drop_finished_rows", counted)
     spec = ModelSpec(name=str(tiny_model_dir), temperature=0.0, batch_size=2)
     with network_blocked() as attempts:
         results = run_eval(spec, ["ifeval"], tmp_path / "out", limit=3, max_new_tokens=6)
     assert attempts == []
+    assert sorted(batches) == [1, 2]  # 3 prompts in batches of 2
     rows = [
         json.loads(x)
         for x in (tmp_path / "out" / "details" / "ifeval.jsonl").read_text().splitlines()
