@@ -55,13 +55,17 @@ class GeneratedData:
         datasets.disable_progress_bars()
         folder = self.splits[split]
         jsonl = folder / "data.jsonl"
-        if jsonl.is_file() and jsonl.stat().st_size == 0:  # a split without rows (or columns)
-            return datasets.Dataset.from_list([])
+        # a split without rows: older outputs saved no data file, so its dataset folder is unreadable
+        empty = jsonl.is_file() and jsonl.stat().st_size == 0
         try:
             if (folder / "dataset" / "dataset_info.json").is_file():
                 return datasets.load_from_disk(str(folder / "dataset"))
-            return datasets.Dataset.from_json(str(jsonl))
+            return (
+                datasets.Dataset.from_list([]) if empty else datasets.Dataset.from_json(str(jsonl))
+            )
         except Exception as err:  # corrupt files surface as many error types
+            if empty:
+                return datasets.Dataset.from_list([])
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise DataError(f"{folder}: cannot read split {split!r} ({first})") from None
 
