@@ -165,17 +165,17 @@ def test_a_loop_with_an_unreachable_ray_head_fails_before_any_work(
         address = f"127.0.0.1:{sock.getsockname()[1]}"
     if named_by == "env":
         monkeypatch.setenv("RAY_ADDRESS", address)
-        target = ["--ray"]
+        target, named = ["--ray"], "$RAY_ADDRESS"
     else:
         monkeypatch.delenv("RAY_ADDRESS", raising=False)
-        target = ["--ray-address", address]
+        target, named = ["--ray-address", address], "--ray-address"
 
     code = main(["loop", str(loop), "--output", str(tmp_path / "run"), *target])
 
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert code != 0
     assert lines == [
-        f"ifplay: error: --ray-address {address}: no Ray head answers there (Connection refused)"
+        f"ifplay: error: {named} {address}: no Ray head answers there (Connection refused)"
     ]
     assert not (tmp_path / "run").exists()
 

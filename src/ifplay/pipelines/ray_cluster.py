@@ -57,6 +57,7 @@ def on_ray(
     except ImportError:
         raise IfplayError("--ray: Ray is not installed (pip install 'ifplay[ray]')") from None
 
+    named_by = address_origin(address)
     address = cluster_address(address)
     options: dict[str, Any] = {
         "runtime_env": {"env_vars": forwarded_env(extra_env)},
@@ -64,7 +65,7 @@ def on_ray(
         "logging_level": logging.INFO if verbose else logging.WARNING,
     }
     if address:
-        require_reachable(address)
+        require_reachable(address, named_by=named_by)
     else:
         # a new instance of our own: plain `ray.init()` would join whatever cluster this machine
         # last started (and wait for minutes if that one is gone)
@@ -73,7 +74,7 @@ def on_ray(
         ray.init(address=address or "local", **options)
     except (ConnectionError, RuntimeError, ValueError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        where = f"--ray-address {address}" if address else "--ray (a new local Ray instance)"
+        where = f"{named_by} {address}" if address else "--ray (a new local Ray instance)"
         raise IfplayError(f"{where}: cannot connect to Ray ({first})") from None
     _on_ray = True
     try:
@@ -88,19 +89,28 @@ def cluster_address(address: str | None) -> str | None:
     return address or os.environ.get("RAY_ADDRESS") or None
 
 
-def require_reachable(address: str, timeout_s: float = 5.0) -> None:
-    """Fail in seconds, with one line, when nothing listens at `address` (`host:port` or
-    `ray://host:port`); Ray itself retries an unreachable head for minutes. `auto` is not probed."""
+def address_origin(address: str | None) -> str:
+    """How the head `cluster_address(address)` joins was named, for error lines: `--ray-address`
+    when given on the command line, else `$RAY_ADDRESS`."""
+    return "--ray-address" if address else "$RAY_ADDRESS"
+
+
+def require_reachable(
+    address: str, timeout_s: float = 5.0, named_by: str = "--ray-address"
+) -> None:
+    """Fail in seconds, with one line that starts `<named_by> <address>:`, when nothing listens at
+    `address` (`host:port` or `ray://host:port`); Ray itself retries an unreachable head for
+    minutes. `auto` is not probed."""
     host, sep, port = address.removeprefix("ray://").rpartition(":")
     if not sep or not port.isdigit():
         if address == "auto":
             return
-        raise IfplayError(f"--ray-address {address}: expected HOST:PORT or ray://HOST:PORT")
+        raise IfplayError(f"{named_by} {address}: expected HOST:PORT or ray://HOST:PORT")
     try:
         socket.create_connection((host, int(port)), timeout=timeout_s).close()
     except OSError as err:
         raise IfplayError(
-            f"--ray-address {address}: no Ray head answers there ({err.strerror or err})"
+            f"{named_by} {address}: no Ray head answers there ({err.strerror or err})"
         ) from None
 
 
