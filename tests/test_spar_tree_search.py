@@ -4,10 +4,12 @@ import json
 import re
 
 import pytest
+from datasets import Dataset
 from rule_llms import RuleLLM
 
 from ifplay.constraints import get_family
 from ifplay.pipelines.spar import actor_pairs, refiner_rows
+from ifplay.split_schemas import SPAR_ACTOR_DPO, SPAR_REFINER_SFT
 from ifplay.steps.judge import Judge, JudgeItem, JudgeSettings
 from ifplay.steps.tree_search import (
     SearchSettings,
@@ -174,7 +176,9 @@ def test_search_step_with_code_verifiers_yields_minimal_pairs_and_refiner_data()
     assert pair["chosen"][0]["content"] == "rain falls from clouds."
     assert pair["rejected"][0]["content"] == "Rain falls from Clouds."
     assert pair["edit_distance"] == 2
+    assert Dataset.from_list(pairs).features == SPAR_ACTOR_DPO  # the schema an empty split keeps
     sft, dpo = refiner_rows(out)
+    assert Dataset.from_list(sft).features == SPAR_REFINER_SFT
     assert [r["task"] for r in sft] == ["refine"]  # the LLM judge never agreed with a verdict
     assert "<refined>" in sft[0]["messages"][-1]["content"] and dpo == []
     counts = json.loads(out[0]["search_counts_json"])

@@ -259,26 +259,6 @@ def test_a_killed_runs_staging_folder_is_replaced_and_a_failed_run_leaves_nothin
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
 
 
-def test_a_split_without_rows_reads_back_with_its_columns(tmp_path: Path) -> None:
-    """A generated split can be empty (no DPO pair survived); its saved folder still loads, with the
-    columns it was declared with, both directly and through the generated-data reader."""
-    import datasets
-
-    from ifplay.datadir import open_generated
-    from ifplay.outputs import save_dataset
-
-    features = datasets.Features(
-        {"prompt": datasets.Value("string"), "score": datasets.Value("float64")}
-    )
-    (tmp_path / "dpo").mkdir()
-    save_dataset(
-        datasets.Dataset.from_dict({"prompt": [], "score": []}, features=features), tmp_path / "dpo"
-    )
-    loaded = datasets.load_from_disk(str(tmp_path / "dpo" / "dataset"))
-    assert loaded.num_rows == 0 and loaded.features == features
-    assert open_generated(tmp_path / "dpo").load("train").features == features
-
-
 def test_resolve_prints_the_checkpoint_path(
     capsys: pytest.CaptureFixture[str], embedded_checkpoint_dir: Path, tiny_model_dir: Path
 ) -> None:

@@ -50,13 +50,15 @@ def staged_folder(final: Path, force: bool = False) -> Iterator[Path]:
 def save_dataset(ds: Any, folder: Path, jsonl_name: str = "data.jsonl") -> None:
     """Save `ds` both as a `datasets` folder (`folder/dataset`) and as `folder/<jsonl_name>`.
 
-    A split without rows is still written as one (empty) shard: `datasets` otherwise writes no data
-    file at all and `load_from_disk` cannot read the folder back.
+    A split without rows but with columns (see `ifplay.split_schemas`) is written as one empty
+    shard: `datasets` otherwise writes no data file at all and `load_from_disk` cannot read the
+    folder back.
     """
     import datasets
 
     datasets.disable_progress_bars()
-    ds.save_to_disk(str(folder / "dataset"), num_shards=1 if len(ds) == 0 else None)
+    empty_with_columns = len(ds) == 0 and bool(ds.column_names)
+    ds.save_to_disk(str(folder / "dataset"), num_shards=1 if empty_with_columns else None)
     ds.to_json(str(folder / jsonl_name), lines=True, force_ascii=False)
 
 

@@ -345,6 +345,8 @@ def run_autoif(
     """Run all four stages; `limit` caps the number of prompts sent to the policy."""
     import datasets
 
+    from ifplay.split_schemas import AUTOIF_DPO, AUTOIF_SFT, dataset_from_rows
+
     seeds = seed_rows(config, base_dir)
     name = pipeline_name("autoif-instructions", config.name, config.data_settings(), seeds)
     # one chunk: near-duplicate removal needs every instruction at once
@@ -367,8 +369,8 @@ def run_autoif(
     stats = _stats(instructions, prompt_stats, scored, sft, dpo)
     keep = ["prompt", "instructions", "family_ids", "verifiers", "responses", "pass_rates"]
     splits = {
-        "sft": datasets.Dataset.from_list(sft),
-        "dpo": datasets.Dataset.from_list(dpo),
+        "sft": dataset_from_rows(sft, AUTOIF_SFT),
+        "dpo": dataset_from_rows(dpo, AUTOIF_DPO),
         "instructions": datasets.Dataset.from_list([_public(row) for row in instructions]),
         "responses": datasets.Dataset.from_list([{k: r[k] for k in keep} for r in scored]),
     }

@@ -116,8 +116,12 @@ def run_spar(
     config: SparConfig, base_dir: Path, limit: int | None = None, use_cache: bool = True
 ) -> PipelineOutput:
     """Build prompts, sample, judge and refine, and write the three splits."""
-    import datasets
-
+    from ifplay.split_schemas import (
+        PREFERENCE_PAIR,
+        SPAR_ACTOR_DPO,
+        SPAR_REFINER_SFT,
+        dataset_from_rows,
+    )
     from ifplay.steps.spar_prompts import build_prompts
 
     settings = config.prompts
@@ -139,9 +143,9 @@ def run_spar(
     sft, dpo = refiner_rows(rows)
     stats = spar_stats(rows, prompt_stats, actor, sampled, sft, dpo)
     splits = {
-        "actor_dpo": datasets.Dataset.from_list(actor),
-        "refiner_sft": datasets.Dataset.from_list(sft),
-        "refiner_dpo": datasets.Dataset.from_list(dpo),
+        "actor_dpo": dataset_from_rows(actor, SPAR_ACTOR_DPO),
+        "refiner_sft": dataset_from_rows(sft, SPAR_REFINER_SFT),
+        "refiner_dpo": dataset_from_rows(dpo, PREFERENCE_PAIR),
     }
     return PipelineOutput(splits=splits, stats=stats)
 

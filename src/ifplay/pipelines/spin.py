@@ -110,12 +110,12 @@ def run_spin(
     config: SpinConfig, base_dir: Path, limit: int | None = None, use_cache: bool = True
 ) -> PipelineOutput:
     """Generate with the current model and pair its answers against the real ones."""
-    import datasets
     from distilabel.pipeline import Pipeline
     from distilabel.steps import LoadDataFromDicts
 
     from ifplay.cache import cache_dir
     from ifplay.models import build_llm
+    from ifplay.split_schemas import PREFERENCE_PAIR, dataset_from_rows
     from ifplay.steps.progress import ProgressBar
     from ifplay.steps.respond import SampleResponses
 
@@ -149,8 +149,8 @@ def run_spin(
     pairs_out, empty = spin_rows(generated)
     cut = max(0, len(pairs_out) - config.data.heldout)
     splits = {
-        "train": datasets.Dataset.from_list(pairs_out[:cut]),
-        "heldout": datasets.Dataset.from_list(pairs_out[cut:]),
+        "train": dataset_from_rows(pairs_out[:cut], PREFERENCE_PAIR),
+        "heldout": dataset_from_rows(pairs_out[cut:], PREFERENCE_PAIR),
     }
     stats = {
         "prompts": len(pairs),
