@@ -44,8 +44,6 @@ def test_a_killed_child_is_a_clear_error() -> None:
 
 
 def _sleep_forever(pid_file: str) -> None:
-    from pathlib import Path
-
     Path(pid_file).write_text(str(os.getpid()))
     while True:
         time.sleep(1)
@@ -70,10 +68,11 @@ def _alive(pid: int) -> bool:
 def test_the_child_dies_when_its_parent_is_killed(tmp_path) -> None:
     """SIGKILL of the caller alone (not its process group) ends the fresh process too."""
     pid_file = tmp_path / "child.pid"
+    tests, python_path = str(Path(__file__).parent), os.environ.get("PYTHONPATH")
     parent = subprocess.Popen(
         [sys.executable, "-c", PARENT, str(pid_file)],
         cwd=Path(__file__).parent,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)},
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [tests, python_path]))},
         start_new_session=True,
     )
     try:

@@ -60,14 +60,13 @@ class GeneratedData:
         try:
             if (folder / "dataset" / "dataset_info.json").is_file():
                 return datasets.load_from_disk(str(folder / "dataset"))
-            return (
-                datasets.Dataset.from_list([]) if empty else datasets.Dataset.from_json(str(jsonl))
-            )
+            if not empty:
+                return datasets.Dataset.from_json(str(jsonl))
         except Exception as err:  # corrupt files surface as many error types
-            if empty:
-                return datasets.Dataset.from_list([])
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise DataError(f"{folder}: cannot read split {split!r} ({first})") from None
+            if not empty:
+                first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+                raise DataError(f"{folder}: cannot read split {split!r} ({first})") from None
+        return datasets.Dataset.from_list([])
 
     def relative(self, base: Path, split: str) -> str:
         """The split folder relative to `base` (`.` when the split is at the top of `base`)."""

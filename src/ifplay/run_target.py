@@ -34,11 +34,11 @@ class RunTarget:
         answer: before a long run, not at its first generate stage."""
         if not self.ray:
             return
-        from ifplay.pipelines.ray_cluster import address_origin, cluster_address, require_reachable
+        from ifplay.pipelines.ray_cluster import head_to_join, require_reachable
 
-        address = cluster_address(self.address)
+        address, named_by = head_to_join(self.address)
         if address:
-            require_reachable(address, named_by=address_origin(self.address))
+            require_reachable(address, named_by=named_by)
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:

@@ -15,27 +15,12 @@ TEXT = datasets.Value("string")
 RATE = datasets.Value("float64")
 CHAT = datasets.List({"role": TEXT, "content": TEXT})  # TRL's conversational messages
 PAIR = {"prompt": CHAT, "chosen": CHAT, "rejected": CHAT}  # TRL's conversational preference row
-CONSTRAINTS = {
-    "instructions": datasets.List(TEXT),
-    "family_ids": datasets.List(TEXT),
-}
+CONSTRAINTS = {"instructions": datasets.List(TEXT), "family_ids": datasets.List(TEXT)}
+VERIFIED = {**CONSTRAINTS, "verifiers": datasets.List(datasets.List(TEXT))}  # AutoIF's row metadata
 
-AUTOIF_SFT = datasets.Features(
-    {
-        "messages": CHAT,
-        "pass_rate": RATE,
-        **CONSTRAINTS,
-        "verifiers": datasets.List(datasets.List(TEXT)),
-    }
-)
+AUTOIF_SFT = datasets.Features({"messages": CHAT, "pass_rate": RATE, **VERIFIED})
 AUTOIF_DPO = datasets.Features(
-    {
-        **PAIR,
-        "chosen_pass_rate": RATE,
-        "rejected_pass_rate": RATE,
-        **CONSTRAINTS,
-        "verifiers": datasets.List(datasets.List(TEXT)),
-    }
+    {**PAIR, "chosen_pass_rate": RATE, "rejected_pass_rate": RATE, **VERIFIED}
 )
 SPAR_ACTOR_DPO = datasets.Features(
     {

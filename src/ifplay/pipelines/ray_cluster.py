@@ -57,8 +57,7 @@ def on_ray(
     except ImportError:
         raise IfplayError("--ray: Ray is not installed (pip install 'ifplay[ray]')") from None
 
-    named_by = address_origin(address)
-    address = cluster_address(address)
+    address, named_by = head_to_join(address)
     options: dict[str, Any] = {
         "runtime_env": {"env_vars": forwarded_env(extra_env)},
         "log_to_driver": verbose,
@@ -84,15 +83,13 @@ def on_ray(
         ray.shutdown()
 
 
-def cluster_address(address: str | None) -> str | None:
-    """The cluster `--ray` joins: `address`, else $RAY_ADDRESS, else None (a new local instance)."""
-    return address or os.environ.get("RAY_ADDRESS") or None
-
-
-def address_origin(address: str | None) -> str:
-    """How the head `cluster_address(address)` joins was named, for error lines: `--ray-address`
-    when given on the command line, else `$RAY_ADDRESS`."""
-    return "--ray-address" if address else "$RAY_ADDRESS"
+def head_to_join(address: str | None) -> tuple[str | None, str]:
+    """The cluster `--ray` joins and how it was named, for error lines: (`address`,
+    "--ray-address"), else ($RAY_ADDRESS, "$RAY_ADDRESS"); the address is None when neither is set
+    (a new local instance)."""
+    if address:
+        return address, "--ray-address"
+    return os.environ.get("RAY_ADDRESS") or None, "$RAY_ADDRESS"
 
 
 def require_reachable(
