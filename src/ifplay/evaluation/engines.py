@@ -16,7 +16,9 @@
     tok/s, SmolLM2-135M, batch 8, 2 cores). `_generate_continuous` passes an explicit
     `ContinuousBatchingConfig` sized for `batch_size` full-length sequences (transformers otherwise
     sizes its paged cache from free memory) and the spec's sampling.
-- `vllm` (GPU): lighteval's `VLLMModel`; needs the `vllm` package (`pip install 'ifplay[vllm]'`).
+- `vllm`: on a GPU, lighteval's `VLLMModel` (needs the `vllm` package, `pip install 'ifplay[vllm]'`);
+  without one, vLLM's CPU build behind a local server ifplay starts and stops
+  (`ifplay.evaluation.served`, `ifplay.vllm_server`; generative tasks only).
 
 `ifplay eval --engine auto` (the default) picks vLLM when it is installed and a GPU is visible.
 """
@@ -41,13 +43,18 @@ MAX_BATCH_TOKENS = 256  # tokens per forward pass in continuous batching (what l
 EVAL_BATCH_SIZE = 32
 
 
-def auto_engine() -> str:
-    """`vllm` when it is installed and a CUDA GPU is visible, else `transformers`."""
+def gpu_vllm_available() -> bool:
+    """True when the `vllm` package is importable here and a CUDA GPU is visible."""
     if importlib.util.find_spec("vllm") is None:
-        return "transformers"
+        return False
     import torch
 
-    return "vllm" if torch.cuda.is_available() else "transformers"
+    return torch.cuda.is_available()
+
+
+def auto_engine() -> str:
+    """`vllm` when it is installed and a CUDA GPU is visible, else `transformers`."""
+    return "vllm" if gpu_vllm_available() else "transformers"
 
 
 def build_eval_model(
@@ -73,12 +80,10 @@ def build_eval_model(
 
 
 def _vllm_model(spec: ModelSpec, path: str, generation: Any, cache_dir: Path) -> Any:
-    if importlib.util.find_spec("vllm") is None:
-        raise IfplayError("engine 'vllm' is not installed (pip install 'ifplay[vllm]')")
-    import torch
+    if not gpu_vllm_available():
+        from ifplay.evaluation.served import served_eval_model
 
-    if not torch.cuda.is_available():
-        raise IfplayError("engine 'vllm' needs a CUDA GPU; use --engine transformers on CPU")
+        return served_eval_model(spec, path, generation, cache_dir)
     from lighteval.models.model_loader import load_model
     from lighteval.models.vllm.vllm_model import VLLMModelConfig
 

@@ -31,6 +31,7 @@ from ifplay.loop.launch import (
 )
 from ifplay.loop.manifest import Manifest, config_hash, file_hash
 from ifplay.run_target import RunTarget, run_target
+from ifplay.vllm_server import stop_servers
 
 
 class LoopRun:
@@ -155,13 +156,16 @@ class LoopRun:
 
         config = pipeline_as_run(self.config, load_pipeline(self.pipeline_file), model, refiner)
         started = time.time()
-        with run_target(config, str(self.pipeline_file), self.target) as where:
-            result = PIPELINES[config.kind].run(
-                config,
-                base_dir=self.pipeline_file.parent,
-                limit=self.config.iteration.generate_limit,
-                use_cache=True,
-            )
+        try:
+            with run_target(config, str(self.pipeline_file), self.target) as where:
+                result = PIPELINES[config.kind].run(
+                    config,
+                    base_dir=self.pipeline_file.parent,
+                    limit=self.config.iteration.generate_limit,
+                    use_cache=True,
+                )
+        finally:
+            stop_servers()  # a vLLM server for this iteration's model frees the CPUs for training
         save_pipeline_output(
             result, output, config, self.pipeline_file, time.time() - started, True
         )

