@@ -47,6 +47,13 @@ def _children(pid: int) -> list[int]:
     ]
 
 
+def _first_child(pid: int, timeout_s: float, what: str) -> int:
+    """The first child process of `pid`, once there is one."""
+    found: list[int] = []
+    _wait_until(lambda: bool(found.extend(_children(pid)) or found), timeout_s, what)
+    return found[0]
+
+
 def _wait_until(condition, timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -59,7 +66,7 @@ def _wait_until(condition, timeout_s: float, what: str) -> None:
 # --- the supervisor, on a stand-in server (a shell that starts a grandchild) ------------------------
 
 
-def _spawn_supervised_by_a_parent(tmp_path: Path) -> tuple[subprocess.Popen, int]:
+def _spawn_supervised_by_a_parent() -> tuple[subprocess.Popen, int]:
     """A parent process that runs the supervisor around `sh -c 'sleep & sleep'`; returns the
     parent and the supervised group's session id."""
     code = (
@@ -69,16 +76,14 @@ def _spawn_supervised_by_a_parent(tmp_path: Path) -> tuple[subprocess.Popen, int
         "time.sleep(300)\n"
     )
     parent = subprocess.Popen([sys.executable, "-c", code])
-    supervisor: list[int] = []
-    _wait_until(lambda: supervisor.extend(_children(parent.pid)) or supervisor, 10, "supervisor")
-    server: list[int] = []
-    _wait_until(lambda: server.extend(_children(supervisor[0])) or server, 10, "server")
-    _wait_until(lambda: len(_session_members(server[0])) >= 2, 10, "grandchild")
-    return parent, server[0]
+    supervisor = _first_child(parent.pid, 10, "supervisor")
+    server = _first_child(supervisor, 10, "server")
+    _wait_until(lambda: len(_session_members(server)) >= 2, 10, "grandchild")
+    return parent, server
 
 
-def test_supervisor_ends_the_whole_server_group_when_its_parent_is_killed(tmp_path: Path) -> None:
-    parent, session = _spawn_supervised_by_a_parent(tmp_path)
+def test_supervisor_ends_the_whole_server_group_when_its_parent_is_killed() -> None:
+    parent, session = _spawn_supervised_by_a_parent()
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait()
     _wait_until(lambda: not _session_members(session), 15, "the server group to end")
@@ -96,11 +101,10 @@ def test_supervisor_ends_the_group_on_sigterm_and_passes_the_exit_code() -> None
             "sleep 300 & sleep 300",
         ]
     )
-    server: list[int] = []
-    _wait_until(lambda: server.extend(_children(supervisor.pid)) or server, 10, "server")
+    server = _first_child(supervisor.pid, 10, "server")
     supervisor.terminate()
     assert supervisor.wait(timeout=20) == 128 + signal.SIGTERM
-    _wait_until(lambda: not _session_members(server[0]), 15, "the server group to end")
+    _wait_until(lambda: not _session_members(server), 15, "the server group to end")
 
     finished = subprocess.run(
         [sys.executable, str(SUPERVISOR), str(os.getpid()), "--", "sh", "-c", "exit 7"], timeout=20
@@ -227,16 +231,19 @@ def _ifplay_eval_process(tmp_path: Path, name: str) -> subprocess.Popen:
 
 
 def _server_session(ifplay_pid: int, timeout_s: float) -> int:
-    """The session id of the vLLM server group that `ifplay_pid` started, once it answers."""
-    found: list[int] = []
+    """The session id of the vLLM server group that `ifplay_pid` started (its supervisor's child)."""
+    supervisors: list[int] = []
 
-    def started() -> bool:
-        for supervisor in _children(ifplay_pid):
-            found.extend(_children(supervisor))
-        return bool(found)
+    def supervisor_started() -> bool:
+        supervisors.extend(
+            pid
+            for pid in _children(ifplay_pid)
+            if b"vllm_supervisor" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        )
+        return bool(supervisors)
 
-    _wait_until(started, timeout_s, "the vLLM server to start")
-    return found[0]
+    _wait_until(supervisor_started, timeout_s, "the supervisor to start")
+    return _first_child(supervisors[0], timeout_s, "the vLLM server to start")
 
 
 def test_no_server_outlives_ifplay_whether_it_finishes_or_is_killed(tmp_path: Path) -> None:

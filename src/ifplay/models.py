@@ -1,8 +1,8 @@
 """Engine factory: turn a `ModelSpec` from YAML into a distilabel LLM and its generation kwargs.
 
 Engines: `transformers` (CPU default, ifplay's batched engine), `llamacpp` (GGUF), `vllm` (in-process
-on GPUs, tensor-parallel; without a GPU, vLLM's CPU build behind a local server, `ifplay.vllm_server`) and `openai` (any OpenAI-compatible endpoint; the key comes from an env var and is
-never logged). The name `smollm2-135m-instruct` resolves to the embedded model everywhere.
+on GPUs, tensor-parallel; without a GPU, vLLM's CPU build behind a local server, `ifplay.vllm_server`)
+and `openai` (any OpenAI-compatible endpoint; the key comes from an env var and is never logged). The name `smollm2-135m-instruct` resolves to the embedded model everywhere.
 """
 
 import importlib.util
@@ -62,18 +62,35 @@ def resolve_model_path(name: str) -> str:
     return name  # a Hub id; loading it honours HF_HUB_OFFLINE
 
 
+def in_process_vllm_installed() -> bool:
+    """True when the `vllm` package (the GPU build, run in-process) is importable here."""
+    return importlib.util.find_spec("vllm") is not None
+
+
+def gpu_vllm_available() -> bool:
+    """True when vLLM can run in-process here: the `vllm` package and a visible CUDA GPU. Otherwise
+    `engine: vllm` runs vLLM's CPU build behind a local server (`ifplay.vllm_server`)."""
+    if not in_process_vllm_installed():
+        return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
 def _require(engine: str) -> None:
     info = ENGINE_INFO[engine]
-    if engine == "vllm" and not info.installed:
-        return  # without the package here, vLLM runs in its own environment (ifplay.vllm_server)
     if not info.installed:
         raise IfplayError(f"engine {engine!r} is not installed (pip install '{info.extra}')")
 
 
 def build_llm(spec: ModelSpec) -> Any:
     """Return an unloaded distilabel LLM for `spec` (generation kwargs set from the spec)."""
-    _require(spec.engine)
     kwargs = generation_kwargs(spec)
+    if spec.engine == "vllm" and not gpu_vllm_available():
+        from ifplay.served_llm import served_llm
+
+        return served_llm(spec, resolve_model_path(spec.name), kwargs)
+    _require(spec.engine)
     if spec.engine == "transformers":
         from ifplay.transformers_llm import BatchedTransformersLLM
 
@@ -97,12 +114,6 @@ def build_llm(spec: ModelSpec) -> Any:
             generation_kwargs=kwargs,
         )
     if spec.engine == "vllm":
-        from ifplay.evaluation.engines import gpu_vllm_available
-
-        if not gpu_vllm_available():
-            from ifplay.served_llm import served_llm
-
-            return served_llm(spec, resolve_model_path(spec.name), kwargs)
         from distilabel.models.llms import vLLM
 
         extra: dict[str, Any] = {

