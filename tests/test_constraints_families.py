@@ -66,6 +66,18 @@ CASES: dict[str, list[Case]] = {
             ["Only one paragraph.\nStill the same.", "A\n\nB\n\nC", "A\n\n---\n\n"],
         ),
     ],
+    "length.paragraph_first_word": [
+        (
+            {"n": 3, "nth": 2, "word": "Next"},
+            ["One.\n\nNext comes two.\n\nThree.", "One.\n\n**next**, two.\n\nThree."],
+            [
+                "One.\n\nThen two.\n\nThree.",
+                "Next one.\n\nTwo.\n\nThree.",
+                "One.\n\nNext two.",
+                "One.\n\nNextly two.\n\nThree.",
+            ],
+        ),
+    ],
     "format.json": [
         (
             {},
@@ -255,6 +267,13 @@ CASES: dict[str, list[Case]] = {
             {"marker": "P.P.S."},
             ["Body.\nP.S. first\nP.P.S. second"],
             ["Body.\nP.S. first"],
+        ),
+    ],
+    "format.answer_choice": [
+        (
+            {"options": ["I agree.", "I disagree.", "I cannot decide."]},
+            ["I agree.", "Having read it twice: I disagree.\nThat is all."],
+            ["i agree.", "I agree. Or rather I disagree.", "No option at all.", "I agree"],
         ),
     ],
     "format.placeholders": [

@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+from ifeval_details import write_details
+
 from ifplay.report import write_report
 
 
@@ -36,3 +38,31 @@ def test_report_tables_have_one_cell_per_column(tmp_path: Path) -> None:
     assert header.count("|") == row.count("|") == tables[tables.index(header) + 1].count("|")
     assert "| 0.2100 | 0.0500 | 360/120/161 |" in row
     assert "- ifeval/prompt_level_strict_acc: 0.1750 -> 0.2000 (+0.0250)" in lines
+
+
+def test_report_compares_each_iteration_with_the_start_on_the_same_prompts(tmp_path: Path) -> None:
+    stages = {
+        "iter-0/eval": _stage(10, {"metrics": {"ifeval/prompt_level_strict_acc": 0.25}}),
+        "iter-1/eval": _stage(10, {"metrics": {"ifeval/prompt_level_strict_acc": 0.75}}),
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps({"name": "t", "stages": stages}))
+    write_details(
+        tmp_path / "iter-0" / "eval" / "details" / "ifeval.jsonl", [False, False, True, False]
+    )
+    write_details(
+        tmp_path / "iter-1" / "eval" / "details" / "ifeval.jsonl", [True, False, True, True]
+    )
+    lines = write_report(tmp_path).read_text().splitlines()
+    row = next(line for line in lines if line.startswith("| 1 | prompt_level_strict_acc |"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[2:5] == ["25.0", "75.0", "+50.0"]
+    low, high = (float(x) for x in cells[5].split(" .. "))
+    assert 0 <= low <= 50 <= high <= 100  # only gains: no resample can show a loss
+    assert "| change_case:english_lowercase | 4 | 1 | 3 |" in lines
+    assert (tmp_path / "metrics.png").stat().st_size > 0
+
+
+def test_report_without_answers_has_no_paired_section(tmp_path: Path) -> None:
+    stages = {"iter-0/eval": _stage(10, {"metrics": {"ifeval/prompt_level_strict_acc": 0.25}})}
+    (tmp_path / "manifest.json").write_text(json.dumps({"name": "t", "stages": stages}))
+    assert "same prompts" not in write_report(tmp_path).read_text()

@@ -16,6 +16,7 @@ from ifplay.errors import ConfigError
 from ifplay.pipelines.autoif import AutoIFConfig, run_autoif
 from ifplay.pipelines.base import PipelineOutput
 from ifplay.pipelines.generate import GenerateConfig, run_generate
+from ifplay.pipelines.repair import RepairConfig, run_repair
 from ifplay.pipelines.spar import SparConfig, run_spar
 from ifplay.pipelines.spin import SpinConfig, run_spin
 
@@ -33,6 +34,7 @@ __all__ = ["PIPELINES", "PipelineKind", "PipelineOutput", "load_pipeline"]
 PIPELINES: dict[str, PipelineKind] = {
     "autoif": PipelineKind(AutoIFConfig, run_autoif),
     "generate": PipelineKind(GenerateConfig, run_generate),
+    "repair": PipelineKind(RepairConfig, run_repair),
     "spar": PipelineKind(SparConfig, run_spar),
     "spin": PipelineKind(SpinConfig, run_spin),
 }

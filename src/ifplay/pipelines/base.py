@@ -66,6 +66,47 @@ def run_checkpointed(
     return out
 
 
+def answer_prompts(
+    config: Any, kind: str, rows: list[dict[str, Any]], spec: Any, use_cache: bool = True
+) -> list[dict[str, Any]]:
+    """Every row's `prompt` answered `spec.n` times by the model `spec` (new column `responses`),
+    through a one-step distilabel pipeline run in checkpointed chunks; rows keep their other columns.
+
+    `config` is the pipeline declaration (its name, its data settings key the checkpoints, and its
+    `sample` step's placement); `kind` names the pipeline kind.
+    """
+    from distilabel.pipeline import Pipeline
+    from distilabel.steps import LoadDataFromDicts
+
+    from ifplay.cache import cache_dir
+    from ifplay.models import build_llm
+    from ifplay.pipelines.resources import step_placement
+    from ifplay.steps.progress import ProgressBar
+    from ifplay.steps.respond import SampleResponses
+
+    batch = spec.batch_size
+
+    def build(chunk: list[dict[str, Any]]) -> Any:
+        with Pipeline(
+            name=f"ifplay-{kind}-{config.name}", cache_dir=cache_dir("distilabel")
+        ) as pipe:
+            load = LoadDataFromDicts(data=chunk, batch_size=batch)
+            sample = SampleResponses(
+                llm=build_llm(spec),
+                num_generations=spec.n,
+                input_batch_size=batch,
+                **step_placement(config, "sample"),
+            )
+            progress = ProgressBar(
+                total=len(chunk), description=f"{config.name}: answering", input_batch_size=batch
+            )
+            load >> sample >> progress
+        return pipe
+
+    name = pipeline_name(kind, config.name, config.data_settings(), rows)
+    return run_checkpointed(name, rows, batch * 8, build, use_cache)
+
+
 # distilabel's scheduler sleeps 2.5 s between checks while a stage's steps load, and 0.5 s while
 # steps finish: up to ~3 s of idle engine per run, and ifplay runs one pipeline per checkpoint
 # chunk. Its module sees this `time` instead, whose sleeps are capped; the checks themselves are a

@@ -10,8 +10,8 @@ from pydantic import Field
 
 from ifplay.config import ModelSpec, Schema
 from ifplay.errors import DataError
-from ifplay.pipelines.base import PipelineOutput, pipeline_name, run_checkpointed
-from ifplay.pipelines.resources import PipelineDeclaration, step_placement
+from ifplay.pipelines.base import PipelineOutput, answer_prompts
+from ifplay.pipelines.resources import PipelineDeclaration
 
 
 class SpinData(Schema):
@@ -110,14 +110,7 @@ def run_spin(
     config: SpinConfig, base_dir: Path, limit: int | None = None, use_cache: bool = True
 ) -> PipelineOutput:
     """Generate with the current model and pair its answers against the real ones."""
-    from distilabel.pipeline import Pipeline
-    from distilabel.steps import LoadDataFromDicts
-
-    from ifplay.cache import cache_dir
-    from ifplay.models import build_llm
     from ifplay.split_schemas import PREFERENCE_PAIR, dataset_from_rows
-    from ifplay.steps.progress import ProgressBar
-    from ifplay.steps.respond import SampleResponses
 
     pairs, no_reply = real_pairs(config.data, base_dir)
     if limit is not None:
@@ -126,25 +119,7 @@ def run_spin(
         raise DataError(f"{config.data.source}: no prompt with a real response")
     rows = [{**pair, "pair_id": i, "drop": ""} for i, pair in enumerate(pairs)]
     spec = config.model.for_stage(1, config.seed)
-    batch = spec.batch_size
-
-    def build(chunk: list[dict[str, Any]]) -> Any:
-        with Pipeline(name=f"ifplay-spin-{config.name}", cache_dir=cache_dir("distilabel")) as pipe:
-            load = LoadDataFromDicts(data=chunk, batch_size=batch)
-            sample = SampleResponses(
-                llm=build_llm(spec),
-                num_generations=1,
-                input_batch_size=batch,
-                **step_placement(config, "sample"),
-            )
-            progress = ProgressBar(
-                total=len(chunk), description=f"{config.name}: generating", input_batch_size=batch
-            )
-            load >> sample >> progress
-        return pipe
-
-    name = pipeline_name("spin", config.name, config.data_settings(), rows)
-    generated = run_checkpointed(name, rows, batch * 8, build, use_cache)
+    generated = answer_prompts(config, "spin", rows, spec, use_cache)
     generated.sort(key=lambda r: r["pair_id"])
     pairs_out, empty = spin_rows(generated)
     cut = max(0, len(pairs_out) - config.data.heldout)

@@ -5,6 +5,9 @@ Sampled ranges are chosen so that any minimum is <= any maximum, and so that the
 satisfied together. Three or more are best effort (e.g. 6 bullets + 6 numbered items > 6 sentences).
 """
 
+import random
+from typing import Any
+
 from ifplay.constraints.base import ConstraintFamily
 from ifplay.constraints.families.samplers import choose
 from ifplay.constraints.text import paragraph_list, sentence_list, word_list
@@ -14,6 +17,7 @@ MAX_WORDS = (120, 150, 200, 250, 300)
 MIN_SENTENCES = (2, 3, 4, 5)
 MAX_SENTENCES = (6, 8, 10, 12)
 PARAGRAPHS = (2, 3, 4, 5)
+FIRST_WORDS = ("Today", "Next", "Also", "Finally", "Overall", "Still", "Later", "Meanwhile")
 
 
 def has_min_words(response: str, n: int) -> bool:
@@ -39,6 +43,22 @@ def has_max_sentences(response: str, n: int) -> bool:
 def has_paragraphs(response: str, n: int) -> bool:
     """Exactly `n` paragraphs separated by blank lines."""
     return len(paragraph_list(response)) == n
+
+
+def has_paragraph_first_word(response: str, n: int, nth: int, word: str) -> bool:
+    """Exactly `n` paragraphs (blank-line separated), the `nth` (1-based) starting with `word`
+    (case and leading punctuation or markdown marks ignored)."""
+    paragraphs = paragraph_list(response)
+    if len(paragraphs) != n or not 1 <= nth <= n:
+        return False
+    words = word_list(paragraphs[nth - 1])
+    return bool(words) and words[0].lower() == word.lower()
+
+
+def sample_paragraph_first_word(rng: random.Random) -> dict[str, Any]:
+    """n paragraphs, which one (2..n: the first paragraph's opening is left to other families), a word."""
+    n = rng.choice(PARAGRAPHS)
+    return {"n": n, "nth": rng.randint(2, n), "word": rng.choice(FIRST_WORDS)}
 
 
 FAMILIES = (
@@ -104,5 +124,36 @@ FAMILIES = (
         checker=has_paragraphs,
         sampler=choose(n=PARAGRAPHS),
         conflicts=frozenset({"format.divided_paragraphs", "format.json"}),
+    ),
+    ConstraintFamily(
+        id="length.paragraph_first_word",
+        category="format",
+        subcategory="length",
+        phrasings=(
+            "Write exactly {n} paragraphs separated by blank lines, and begin paragraph number {nth} "
+            "with the word '{word}'.",
+            "Use {n} paragraphs with an empty line between them; the first word of paragraph {nth} "
+            "must be '{word}'.",
+            "Split your reply into {n} paragraphs (blank line between them) and open paragraph {nth} "
+            "with '{word}'.",
+        ),
+        checker=has_paragraph_first_word,
+        sampler=sample_paragraph_first_word,
+        conflicts=frozenset(
+            {
+                "length.paragraphs",
+                "format.divided_paragraphs",
+                "format.json",
+                "format.two_responses",
+                "format.title",
+                "format.sections",
+                "format.bullets",
+                "format.numbered_list",
+                "genre.letter",
+                "genre.dialogue",
+                "language.response",
+                "case.uppercase",
+            }
+        ),
     ),
 )

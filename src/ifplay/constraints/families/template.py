@@ -1,5 +1,5 @@
 """Template families: title, fixed opening and closing, postscript, placeholders, quoting, two answers,
-repeating the request (format / template).
+an answer from given options, repeating the request (format / template).
 
 Sampled phrases and requests avoid commas, digits, question marks, '!', ';' and em dashes, so these
 families combine with the punctuation and numeric families.
@@ -26,6 +26,12 @@ END_PHRASES = (
     "End of answer.",
 )
 POSTSCRIPT_MARKERS = ("P.S.", "P.P.S.")
+ANSWER_OPTIONS = (
+    ("My verdict is yes.", "My verdict is no.", "My verdict is uncertain."),
+    ("I agree.", "I disagree.", "I cannot decide."),
+    ("Definitely true.", "Definitely false.", "Hard to say."),
+    ("Option A.", "Option B.", "Option C."),
+)
 REQUESTS = (
     "Describe how bread is made at home.",
     "Explain why the sky looks blue during the day.",
@@ -99,6 +105,11 @@ def count_placeholders(response: str) -> int:
 def has_min_placeholders(response: str, n: int) -> bool:
     """At least `n` placeholders in square brackets."""
     return count_placeholders(response) >= n
+
+
+def has_one_option(response: str, options: list[str]) -> bool:
+    """Exactly one of `options` occurs in the response, word for word (case included)."""
+    return sum(option in response for option in options) == 1
 
 
 FAMILIES = (
@@ -250,6 +261,27 @@ FAMILIES = (
         checker=has_postscript,
         sampler=choose(marker=POSTSCRIPT_MARKERS),
         conflicts=frozenset({"format.json", "format.quoted", "genre.dialogue"}),
+    ),
+    ConstraintFamily(
+        id="format.answer_choice",
+        category="format",
+        subcategory="template",
+        phrasings=(
+            "Your answer must contain exactly one of these options, word for word: {options}",
+            "Pick one of the following replies and include it exactly as written: {options}",
+            "Give your verdict using exactly one of these phrases: {options}",
+        ),
+        checker=has_one_option,
+        sampler=choose(options=[list(options) for options in ANSWER_OPTIONS]),
+        conflicts=frozenset(
+            {
+                "format.json",
+                "format.two_responses",
+                "case.lowercase",
+                "case.uppercase",
+                "language.response",
+            }
+        ),
     ),
     ConstraintFamily(
         id="format.placeholders",

@@ -1,0 +1,260 @@
+"""`kind: repair`: training data from the model's own answers, repaired by code where they fail.
+
+1. prompts: real ShareGPT queries (decontaminated against IFEval, minus the slice the perplexity guard
+   holds out), each given 1..`max_constraints` compatible constraints drawn across the library's
+   families (never the `held_out` ones, so their IFEval types measure generalisation), or none for a
+   share `unconstrained` of the prompts: plain requests keep the data close to ordinary use.
+2. responses: the model samples `model.n` answers per prompt (distilabel, seeded). An answer that ran
+   into the token cap has not followed anything: it counts as failing.
+3. splits. Chosen: an answer that ended on its own and passes every constraint as written; else the
+   first answer `repair_answer` fixes (a capped answer is first cut back to its last complete
+   sentence), so a chosen answer differs from the model's own only where a constraint demands it, and
+   always ends. Rejected: an answer that fails a constraint or ran into the cap.
+   `sft` (TRL prompt/completion chats), `dpo` (prompt/chosen/rejected) and `prompts` (every prompt,
+   its constraints and how its chosen answer was found: `as written`, `repaired` or `dropped`).
+"""
+
+import json
+import random
+from collections import Counter
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from ifplay.config import ModelSpec, Schema
+from ifplay.pipelines.base import PipelineOutput, answer_prompts
+from ifplay.pipelines.resources import PipelineDeclaration
+
+# Families kept out of training by default: each has an IFEval counterpart (placeholders, multiple
+# sections, letter frequency, response language), reported apart as unseen constraint types.
+HELD_OUT = (
+    "format.placeholders",
+    "format.sections",
+    "keywords.letter_frequency",
+    "language.response",
+)
+
+
+class RepairPrompts(Schema):
+    """Which prompts the model answers."""
+
+    count: int = Field(800, ge=1, description="Prompts per run (ShareGPT queries, sampled).")
+    min_chars: int = Field(20, ge=1)
+    max_chars: int = Field(300, ge=1)
+    unconstrained: float = Field(0.2, ge=0, le=1, description="Share of plain requests.")
+    max_constraints: int = Field(3, ge=1, le=5, description="Constraints per prompt: 1..N.")
+    held_out: list[str] = Field(
+        default_factory=lambda: list(HELD_OUT), description="Families never used."
+    )
+
+    @field_validator("held_out")
+    @classmethod
+    def _known_families(cls, value: list[str]) -> list[str]:
+        from ifplay.constraints import get_family
+
+        for family_id in value:
+            get_family(family_id)
+        return value
+
+
+class RepairConfig(PipelineDeclaration):
+    """A verifier-guided repair declaration (`pipelines/repair.yaml`)."""
+
+    STAGES = (("sample",),)
+
+    kind: Literal["repair"] = "repair"
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    seed: int = 0
+    prompts: RepairPrompts = RepairPrompts()
+    model: ModelSpec = ModelSpec(n=2, temperature=0.7, top_p=0.95, max_new_tokens=512)
+    decontaminate_ifeval: bool = True
+    output_dir: str | None = None
+
+    def step_models(self) -> dict[str, ModelSpec]:
+        return {"sample": self.model}
+
+
+def draw_constraints(
+    rng: random.Random, families: list[str], query: str, most: int
+) -> list[dict[str, Any]]:
+    """1..`most` compatible constraints (as dicts) from `families`; "repeat the request" repeats
+    `query`."""
+    from ifplay.constraints import compatible, get_family
+
+    count = rng.randint(1, most)
+    chosen: list[str] = []
+    for family_id in rng.sample(families, len(families)):
+        if len(chosen) == count:
+            break
+        if compatible([*chosen, family_id]):
+            chosen.append(family_id)
+    constraints = []
+    for family_id in chosen:
+        family = get_family(family_id)
+        kwargs = family.sample_kwargs(rng)
+        if "request" in kwargs:
+            kwargs["request"] = query
+        phrasing = rng.randrange(len(family.phrasings))
+        constraints.append(family.build(kwargs, phrasing=phrasing).to_dict())
+    return constraints
+
+
+def build_prompts(config: RepairConfig) -> list[dict[str, Any]]:
+    """Prompt rows: prompt_id, query, prompt (query + instructions), constraints_json, drop.
+
+    Constraints travel as JSON text: a dataset column of kwargs dicts would merge every family's keys.
+    """
+    from ifplay.constraints import FAMILIES
+    from ifplay.evaluation.heldout import is_heldout
+    from ifplay.sharegpt import first_turns
+
+    p = config.prompts
+    queries = [
+        ex.prompt
+        for ex in first_turns(p.min_chars, p.max_chars)
+        if not is_heldout(ex.conversation_id)
+    ]
+    if config.decontaminate_ifeval:
+        from ifplay.decontam import NgramIndex, contaminated, ifeval_prompts
+
+        flags = contaminated(queries, NgramIndex(ifeval_prompts(), 13))
+        queries = [query for query, bad in zip(queries, flags, strict=True) if not bad]
+    rng = random.Random(config.seed)
+    families = sorted(set(FAMILIES) - set(p.held_out))
+    rows = []
+    for index, query in enumerate(rng.sample(queries, min(p.count, len(queries)))):
+        plain = rng.random() < p.unconstrained
+        constraints = [] if plain else draw_constraints(rng, families, query, p.max_constraints)
+        instructions = " ".join(c["instruction"] for c in constraints)
+        rows.append(
+            {
+                "prompt_id": index,
+                "query": query,
+                "prompt": f"{query}\n\n{instructions}" if constraints else query,
+                "constraints_json": json.dumps(constraints),
+                "drop": "",
+            }
+        )
+    return rows
+
+
+def choose_pair(
+    constraints: list[dict[str, Any]], answers: list[str], capped: list[bool]
+) -> dict[str, Any]:
+    """The chosen answer (as written, else repaired), a rejected one, and how chosen was found.
+
+    `capped[i]` says answer i ran into the token cap. Returns chosen/rejected (None when missing) and
+    `how`: "as written", "repaired" or "dropped".
+    """
+    from ifplay.constraints import Constraint
+    from ifplay.constraints.repair import finish_answer, repair_answer
+
+    checks = [Constraint.from_dict(c) for c in constraints]
+    passes = [
+        bool(text.strip()) and not cap and all(c.check(text) for c in checks)
+        for text, cap in zip(answers, capped, strict=True)
+    ]
+    rejected = next(
+        (a for a, ok in zip(answers, passes, strict=True) if not ok and a.strip()), None
+    )
+    chosen = next((a for a, ok in zip(answers, passes, strict=True) if ok), None)
+    if chosen is not None:
+        return {"chosen": chosen, "rejected": rejected, "how": "as written"}
+    finished = [
+        finish_answer(text) if cap else text.strip()
+        for text, cap in zip(answers, capped, strict=True)
+    ]
+    for index, text in enumerate(finished):
+        others = finished[:index] + finished[index + 1 :]
+        repaired = repair_answer(text, checks, others) if text else None
+        if repaired is not None:
+            return {"chosen": repaired, "rejected": rejected, "how": "repaired"}
+    return {"chosen": None, "rejected": rejected, "how": "dropped"}
+
+
+def build_splits(
+    rows: list[dict[str, Any]], capped: list[list[bool]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """(sft rows, dpo rows, prompt rows with `how`) from answered prompt rows."""
+    from ifplay.pairs import assistant, user
+
+    sft, dpo, fates = [], [], []
+    for row, row_capped in zip(rows, capped, strict=True):
+        constraints = json.loads(row["constraints_json"])
+        picked = choose_pair(constraints, row["responses"], row_capped)
+        families = [c["family_id"] for c in constraints]
+        fates.append(
+            {
+                "prompt": row["prompt"],
+                "family_ids": families,
+                "how": picked["how"],
+                "capped": sum(row_capped),
+            }
+        )
+        if picked["chosen"] is None:
+            continue
+        meta = {"family_ids": families, "how": picked["how"]}
+        sft.append(
+            {"prompt": user(row["prompt"]), "completion": assistant(picked["chosen"]), **meta}
+        )
+        if picked["rejected"] is not None and picked["rejected"] != picked["chosen"]:
+            dpo.append(
+                {
+                    "prompt": user(row["prompt"]),
+                    "chosen": assistant(picked["chosen"]),
+                    "rejected": assistant(picked["rejected"]),
+                    **meta,
+                }
+            )
+    return sft, dpo, fates
+
+
+def capped_flags(model: ModelSpec, rows: list[dict[str, Any]]) -> list[list[bool]]:
+    """Per row, per answer: True when the answer is (within 2 tokens of) the token cap long."""
+    from transformers import AutoTokenizer
+
+    from ifplay.models import resolve_model_path
+
+    tokenizer = AutoTokenizer.from_pretrained(str(resolve_model_path(model.name)))
+    limit = model.max_new_tokens - 2
+    return [
+        [len(tokenizer(text, add_special_tokens=False)["input_ids"]) >= limit for text in answers]
+        for answers in (row["responses"] for row in rows)
+    ]
+
+
+def run_repair(
+    config: RepairConfig, base_dir: Path, limit: int | None = None, use_cache: bool = True
+) -> PipelineOutput:
+    """Sample answers for the prompts, then build the sft, dpo and prompts splits."""
+    from ifplay.split_schemas import REPAIR_DPO, REPAIR_PROMPTS, REPAIR_SFT, dataset_from_rows
+
+    rows = build_prompts(config)
+    if limit is not None:
+        rows = rows[:limit]
+    spec = config.model.for_stage(config.model.n, config.seed)
+    answered = sorted(answer_prompts(config, "repair", rows, spec, use_cache), key=_prompt_id)
+    capped = capped_flags(spec, answered)
+    sft, dpo, fates = build_splits(answered, capped)
+    how = Counter(fate["how"] for fate in fates)
+    stats = {
+        "prompts": len(rows),
+        "answers": sum(len(row["responses"]) for row in answered),
+        "answers_capped": sum(sum(flags) for flags in capped),
+        "chosen": {key: how[key] for key in ("as written", "repaired", "dropped")},
+        "sft_rows": len(sft),
+        "dpo_pairs": len(dpo),
+        "families": dict(sorted(Counter(f for row in sft for f in row["family_ids"]).items())),
+        "held_out": config.prompts.held_out,
+    }
+    splits = {
+        "sft": dataset_from_rows(sft, REPAIR_SFT),
+        "dpo": dataset_from_rows(dpo, REPAIR_DPO),
+        "prompts": dataset_from_rows(fates, REPAIR_PROMPTS),
+    }
+    return PipelineOutput(splits=splits, stats=stats)
+
+
+def _prompt_id(row: dict[str, Any]) -> int:
+    return int(row["prompt_id"])

@@ -1,0 +1,123 @@
+"""`kind: repair`: prompts across families (held-out ones never), chosen = passing as written or
+repaired, capped answers never chosen as written, and the pipeline runs end to end on a tiny model."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ifplay.config import ModelSpec
+from ifplay.constraints import get_family
+from ifplay.pipelines import load_pipeline
+from ifplay.pipelines.repair import (
+    RepairConfig,
+    RepairPrompts,
+    build_prompts,
+    build_splits,
+    choose_pair,
+    run_repair,
+)
+
+LOWER = get_family("case.lowercase").build({}).to_dict()
+END = get_family("format.end_phrase").build({"phrase": "End of answer."}).to_dict()
+MIN_WORDS = get_family("length.min_words").build({"n": 30}).to_dict()
+
+
+def test_prompts_cover_families_and_never_use_held_out_ones() -> None:
+    held_out = ["format.title", "case.lowercase"]
+    config = RepairConfig(name="t", prompts=RepairPrompts(count=300, held_out=held_out))
+    rows = [
+        {**row, "constraints": json.loads(row["constraints_json"])} for row in build_prompts(config)
+    ]
+    assert len(rows) == 300
+    used = {c["family_id"] for row in rows for c in row["constraints"]}
+    assert not used & set(held_out)
+    assert len(used) >= 30  # drawn across the library, not in family order
+    sizes = {len(row["constraints"]) for row in rows}
+    assert sizes == {0, 1, 2, 3}
+    for row in rows:
+        assert row["prompt"].startswith(row["query"])
+        for constraint in row["constraints"]:
+            assert constraint["instruction"] in row["prompt"]
+            if "request" in constraint["kwargs"]:
+                assert constraint["kwargs"]["request"] == row["query"]
+    assert build_prompts(config) == build_prompts(config)  # seeded
+
+
+def test_unknown_held_out_family_is_a_config_error() -> None:
+    with pytest.raises(ValueError, match="unknown constraint family 'format.nope'"):
+        RepairPrompts(held_out=["format.nope"])
+
+
+def test_a_passing_answer_is_chosen_as_written_and_a_failing_one_rejected() -> None:
+    picked = choose_pair([LOWER], ["Has Capitals.", "all lowercase here."], [False, False])
+    assert picked == {
+        "chosen": "all lowercase here.",
+        "rejected": "Has Capitals.",
+        "how": "as written",
+    }
+
+
+def test_a_capped_answer_is_never_chosen_as_written_but_can_be_finished() -> None:
+    capped = "all lowercase. but this one ran into the cap and"
+    picked = choose_pair([LOWER], [capped], [True])
+    assert picked == {"chosen": "all lowercase.", "rejected": capped, "how": "repaired"}
+
+
+def test_a_failing_answer_is_repaired_only_when_every_check_passes() -> None:
+    # Lowercasing runs after the closing phrase is added, so the phrase's capital is lost: the final
+    # check refuses the result (the library never combines these two families).
+    assert choose_pair([LOWER, END], ["Short Answer."], [False])["how"] == "dropped"
+    assert choose_pair([MIN_WORDS], ["Too short."], [False]) == {
+        "chosen": None,
+        "rejected": "Too short.",
+        "how": "dropped",
+    }
+    fixed = choose_pair([END], ["A Plain Answer."], [False])
+    assert fixed["chosen"] == "A Plain Answer.\n\nEnd of answer." and fixed["how"] == "repaired"
+
+
+def test_plain_prompts_keep_answers_that_end_on_their_own() -> None:
+    assert choose_pair([], ["A full answer.", "x"], [False, True])["how"] == "as written"
+    assert choose_pair([], ["Cut off mid", "Also cut"], [True, True])["how"] == "dropped"
+
+
+def test_shipped_declaration_is_valid(repo_root: Path) -> None:
+    config = load_pipeline(repo_root / "pipelines" / "repair.yaml")
+    assert config.kind == "repair" and config.model.n >= 2
+
+
+def test_runs_end_to_end_on_a_tiny_model(tiny_model_dir: Path) -> None:
+    config = RepairConfig(
+        name="repair-test",
+        prompts=RepairPrompts(count=40, unconstrained=0.5),
+        model=ModelSpec(name=str(tiny_model_dir), n=2, max_new_tokens=8, batch_size=4),
+    )
+    out = run_repair(config, Path("."), limit=6, use_cache=False)
+    assert set(out.splits) == {"sft", "dpo", "prompts"}
+    assert len(out.splits["prompts"]) == 6 and out.stats["answers"] == 12
+    assert set(out.splits["sft"].column_names) >= {"prompt", "completion", "how"}
+    assert set(out.splits["dpo"].column_names) >= {"prompt", "chosen", "rejected"}
+    assert sum(out.stats["chosen"].values()) == 6
+
+
+def test_declared_split_columns_match_built_rows() -> None:
+    import datasets
+
+    from ifplay import split_schemas
+
+    rows = [
+        {
+            "prompt": "Say hi.\n\nWrite in lowercase.",
+            "constraints_json": json.dumps([LOWER]),
+            "responses": ["Hi There.", "hi there."],
+        }
+    ]
+    sft, dpo, fates = build_splits(rows, [[False, False]])
+    assert len(sft) == len(dpo) == len(fates) == 1
+    for built, declared in (
+        (sft, split_schemas.REPAIR_SFT),
+        (dpo, split_schemas.REPAIR_DPO),
+        (fates, split_schemas.REPAIR_PROMPTS),
+    ):
+        assert datasets.Dataset.from_list(built).features == declared
