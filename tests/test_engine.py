@@ -4,7 +4,13 @@ import pytest
 
 from ifplay.config import ModelSpec
 from ifplay.errors import IfplayError
-from ifplay.models import build_llm, generation_kwargs, resolve_model_path
+from ifplay.models import (
+    LLAMA_RANDOM_SEED,
+    build_llm,
+    generation_kwargs,
+    llamacpp_seed,
+    resolve_model_path,
+)
 from ifplay.transformers_llm import BatchedTransformersLLM
 
 PROMPTS = [
@@ -101,3 +107,8 @@ def test_seeded_sampling_depends_only_on_the_batch(tiny_model_dir):
         PROMPTS[:2], num_generations=2, max_new_tokens=8, temperature=1.0
     )
     assert [o["generations"] for o in other] != [o["generations"] for o in first]
+
+
+@pytest.mark.parametrize(("seed", "expected"), [(0, 0), (7, 7), (None, LLAMA_RANDOM_SEED)])
+def test_llamacpp_keeps_seed_zero(seed, expected):
+    assert llamacpp_seed(seed) == expected

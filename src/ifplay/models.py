@@ -15,6 +15,13 @@ from ifplay.config import ENGINES, ModelSpec
 from ifplay.embedded import EMBEDDED_MODEL, embedded_checkpoint, embedded_gguf
 from ifplay.errors import IfplayError
 
+LLAMA_RANDOM_SEED = 4294967295  # llama.cpp's "pick a random seed" value
+
+
+def llamacpp_seed(seed: int | None) -> int:
+    """The seed llama.cpp gets: the spec's own (0 included), or a random one when unset."""
+    return LLAMA_RANDOM_SEED if seed is None else seed
+
 
 @dataclass(frozen=True)
 class EngineInfo:
@@ -110,7 +117,7 @@ def build_llm(spec: ModelSpec) -> Any:
         return LlamaCppLLM(
             model_path=gguf,
             n_ctx=spec.n_ctx,
-            seed=spec.seed or 4294967295,
+            seed=llamacpp_seed(spec.seed),
             generation_kwargs=kwargs,
         )
     if spec.engine == "vllm":
