@@ -8,12 +8,12 @@ import pytest
 from training_data import FAST, assert_model_folder, pair_rows, write_jsonl
 
 from ifplay.cli import build_parser, main
-from ifplay.commands.train import parse_settings
 from ifplay.errors import IfplayError
 from ifplay.loop.config import LaunchSpec
 from ifplay.loop.launch import failure_cause, launch_command
 from ifplay.loop.runner import LoopRun, train_stage
 from ifplay.training import TrainResult
+from ifplay.training.settings import parse_settings
 
 REPO = Path(__file__).resolve().parents[1]
 DDP = REPO / "recipes" / "accelerate" / "ddp.yaml"

@@ -5,12 +5,8 @@ DeepSpeed ZeRO-3): every rank runs the recipe and the main one writes the model 
 """
 
 import argparse
-import math
 import os
 from pathlib import Path
-from typing import Any
-
-YAML_DOCUMENT_END = "...\n"  # what PyYAML appends to a plain scalar document
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -51,6 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ifplay.errors import IfplayError
     from ifplay.training import run_recipe
+    from ifplay.training.settings import parse_settings
 
     overrides = parse_settings(args.settings)
     if args.max_steps is not None:
@@ -74,33 +71,3 @@ def run(args: argparse.Namespace) -> int:
         f"({result.seconds:.1f}s)"
     )
     return 0
-
-
-def parse_settings(items: list[str]) -> dict[str, Any]:
-    """`--set KEY=VALUE` items -> recipe overrides, each value parsed as YAML (`2` -> 2)."""
-    import yaml
-
-    from ifplay.errors import IfplayError
-
-    overrides: dict[str, Any] = {}
-    for item in items:
-        key, equals, text = item.partition("=")
-        key = key.strip()
-        if not equals or not key:
-            raise IfplayError(f"--set: expected KEY=VALUE, got {item!r}")
-        try:
-            overrides[key] = yaml.safe_load(text)
-        except yaml.YAMLError:
-            raise IfplayError(f"--set: {key}: the value is not valid YAML: {text!r}") from None
-    return overrides
-
-
-def setting_options(overrides: dict[str, Any]) -> list[str]:
-    """The `--set KEY=VALUE` options that `parse_settings` reads back as `overrides`."""
-    import yaml
-
-    options: list[str] = []
-    for key, value in overrides.items():
-        text = yaml.safe_dump(value, default_flow_style=True, width=math.inf)
-        options += ["--set", f"{key}={text.removesuffix(YAML_DOCUMENT_END).strip()}"]
-    return options

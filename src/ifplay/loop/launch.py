@@ -14,9 +14,9 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from ifplay.commands.train import setting_options
 from ifplay.errors import IfplayError
 from ifplay.loop.config import LaunchSpec, resolve_relative
+from ifplay.training.settings import setting_options
 
 ACCELERATE_LAUNCH = [sys.executable, "-m", "accelerate.commands.launch"]  # this environment's
 KEPT_LINES = 200  # the launcher's last stderr lines, searched when it fails
