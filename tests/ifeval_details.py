@@ -18,7 +18,7 @@ def write_details(path: Path, outcomes: list[bool]) -> Path:
                 "prompt_level_loose_acc": int(ok),
                 "inst_level_loose_acc": [ok, True],
             },
-            "specific": {"instruction_id_list": TYPES},
+            "specific": {"instructions_id_list": TYPES},
         }
         for i, ok in enumerate(outcomes)
     ]

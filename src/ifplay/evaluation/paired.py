@@ -3,7 +3,7 @@
     ifplay compare BEFORE AFTER [--json OUT]     (eval output folders or their details files)
 
 Inputs are the per-sample IFEval details `ifplay eval` writes (JSONL; one row per prompt with
-`prompt`, `metrics` holding the four IFEval metrics, `specific.instruction_id_list`). Only prompts
+`prompt`, `metrics` holding the four IFEval metrics, `specific.instructions_id_list`). Only prompts
 present in both files count, matched by prompt text.
 
 - `paired_changes` -> for each metric: before, after, the change and its 95 % paired bootstrap interval.
@@ -81,7 +81,7 @@ def load_samples(path: Path) -> dict[str, Sample]:
     """Per-prompt IFEval outcomes from a details JSONL file, keyed by prompt text."""
     samples = {}
     for row in read_jsonl(path, "IFEval details", required=("prompt", "metrics")):
-        types = tuple((row.get("specific") or {}).get("instruction_id_list") or ())
+        types = tuple((row.get("specific") or {}).get("instructions_id_list") or ())
         metrics = row["metrics"]
         if not isinstance(metrics, dict) or "inst_level_loose_acc" not in metrics:
             raise DataError(
