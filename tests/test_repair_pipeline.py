@@ -15,6 +15,7 @@ from ifplay.pipelines.repair import (
     build_prompts,
     build_splits,
     choose_pair,
+    repetitive,
     run_repair,
 )
 
@@ -121,3 +122,29 @@ def test_declared_split_columns_match_built_rows() -> None:
         (fates, split_schemas.REPAIR_PROMPTS),
     ):
         assert datasets.Dataset.from_list(built).features == declared
+
+
+@pytest.mark.parametrize(
+    ("text", "loops"),
+    [
+        ("One idea. Another idea. A third one. And a fourth, different.", False),
+        ("Same line. Same line. Same line. Same line. Other line.", True),
+        ("To draw it, use jQuery " + "_j" * 150, True),
+        (
+            "A long and varied answer. "
+            + " ".join(f"Point {i} is about topic {i * 7}." for i in range(30)),
+            False,
+        ),
+    ],
+)
+def test_repetitive_answers_are_spotted(text: str, loops: bool) -> None:
+    assert repetitive(text) is loops
+
+
+def test_a_looping_answer_is_never_chosen() -> None:
+    looping = "Same line. Same line. Same line. Same line."
+    assert choose_pair([], [looping, "A fine answer."], [False, False]) == {
+        "chosen": "A fine answer.",
+        "rejected": looping,
+        "how": "as written",
+    }

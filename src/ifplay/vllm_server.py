@@ -134,6 +134,10 @@ class VLLMServer:
             # On CPU, torch.compile costs ~80 s per start and gave no tokens/s (241.7 vs 241.5
             # tok/s, benchmarks/RESULTS.md): run eagerly.
             "--enforce-eager",
+            # A prompt prefilled in pieces makes vLLM rewind the per-request generator of a seeded
+            # sampling request, which its CPU build cannot do ("CPU Generator does not use offset"):
+            # the engine dies. Whole prompts only.
+            "--no-enable-chunked-prefill",
         ]
         if s.max_model_len:
             server += ["--max-model-len", str(s.max_model_len)]

@@ -9,13 +9,15 @@
 3. splits. Chosen: an answer that ended on its own and passes every constraint as written; else the
    first answer `repair_answer` fixes (a capped answer is first cut back to its last complete
    sentence), so a chosen answer differs from the model's own only where a constraint demands it, and
-   always ends. Rejected: an answer that fails a constraint or ran into the cap.
+   always ends; a repetitive answer (looping sentences or text) is never chosen. Rejected: an answer
+   that fails a constraint, ran into the cap or loops.
    `sft` (TRL prompt/completion chats), `dpo` (prompt/chosen/rejected) and `prompts` (every prompt,
    its constraints and how its chosen answer was found: `as written`, `repaired` or `dropped`).
 """
 
 import json
 import random
+import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Any, Literal
@@ -139,20 +141,36 @@ def build_prompts(config: RepairConfig) -> list[dict[str, Any]]:
     return rows
 
 
+def repetitive(text: str, min_unique: float = 0.7, min_compression: float = 0.2) -> bool:
+    """True for a degenerate answer: under `min_unique` of its sentences are distinct, or it
+    compresses (zlib) to under `min_compression` of its size (loops such as "_j_j_j...")."""
+    from ifplay.constraints.text import sentence_list
+
+    sentences = sentence_list(text)
+    if len(sentences) >= 4 and len(set(sentences)) < min_unique * len(sentences):
+        return True
+    data = text.encode("utf-8")
+    return len(data) >= 200 and len(zlib.compress(data)) < min_compression * len(data)
+
+
 def choose_pair(
     constraints: list[dict[str, Any]], answers: list[str], capped: list[bool]
 ) -> dict[str, Any]:
     """The chosen answer (as written, else repaired), a rejected one, and how chosen was found.
 
-    `capped[i]` says answer i ran into the token cap. Returns chosen/rejected (None when missing) and
-    `how`: "as written", "repaired" or "dropped".
+    `capped[i]` says answer i ran into the token cap. A repetitive answer is never chosen (it can be
+    rejected). Returns chosen/rejected (None when missing) and `how`: "as written", "repaired" or
+    "dropped".
     """
     from ifplay.constraints import Constraint
     from ifplay.constraints.repair import finish_answer, repair_answer
 
     checks = [Constraint.from_dict(c) for c in constraints]
     passes = [
-        bool(text.strip()) and not cap and all(c.check(text) for c in checks)
+        bool(text.strip())
+        and not cap
+        and not repetitive(text)
+        and all(c.check(text) for c in checks)
         for text, cap in zip(answers, capped, strict=True)
     ]
     rejected = next(
@@ -168,7 +186,7 @@ def choose_pair(
     for index, text in enumerate(finished):
         others = finished[:index] + finished[index + 1 :]
         repaired = repair_answer(text, checks, others) if text else None
-        if repaired is not None:
+        if repaired is not None and not repetitive(repaired):
             return {"chosen": repaired, "rejected": rejected, "how": "repaired"}
     return {"chosen": None, "rejected": rejected, "how": "dropped"}
 
