@@ -5,9 +5,11 @@ import json
 from pathlib import Path
 
 import pytest
+from rule_llms import RuleLLM
 
 from ifplay.config import ModelSpec
 from ifplay.constraints import get_family
+from ifplay.errors import IfplayError
 from ifplay.pipelines import load_pipeline
 from ifplay.pipelines.repair import (
     RepairConfig,
@@ -148,3 +150,22 @@ def test_a_looping_answer_is_never_chosen() -> None:
         "rejected": looping,
         "how": "as written",
     }
+
+
+class FailingLLM(RuleLLM):
+    """An engine whose every call fails, as a dead server's does (no **kwargs: distilabel would
+    take them for a required runtime parameter inside a pipeline)."""
+
+    def generate(self, inputs: list, num_generations: int = 1) -> list[dict]:
+        raise ConnectionError("server is gone")
+
+
+def test_a_failed_engine_is_an_error_not_a_chunk_of_empty_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IFPLAY_CACHE", str(tmp_path))
+    monkeypatch.setattr("ifplay.models.build_llm", lambda spec: FailingLLM())
+    config = RepairConfig(name="dead", model=ModelSpec(n=2, batch_size=2))
+    with pytest.raises(IfplayError, match="every answer of 4 prompts is empty"):
+        run_repair(config, Path("."), limit=4)
+    assert not list((tmp_path / "checkpoints").rglob("chunk-*.jsonl"))

@@ -39,6 +39,7 @@ def run_checkpointed(
     chunk_size: int,
     build: Callable[[list[dict[str, Any]]], Any],
     use_cache: bool = True,
+    check: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Run `build(chunk)` (a distilabel pipeline) over `rows` in fixed chunks, checkpointing each.
 
@@ -47,7 +48,8 @@ def run_checkpointed(
     the finished chunks back and computes only the rest. Chunk boundaries depend only on the rows,
     and seeded engines sample each batch from its prompts, so the result equals an uninterrupted run.
     (distilabel's own mid-pipeline recovery can hang after a SIGKILL, so each chunk runs fresh.)
-    `use_cache=False` recomputes every chunk.
+    `use_cache=False` recomputes every chunk. `check(chunk_rows)`, when given, runs before a chunk is
+    saved and raises to keep a failed chunk out of the checkpoints.
     """
     from ifplay.cache import cache_dir
 
@@ -59,6 +61,8 @@ def run_checkpointed(
             out.extend(json.loads(line) for line in path.read_text().splitlines() if line)
             continue
         done = run_distilabel(build(rows[start : start + chunk_size])).to_list()
+        if check is not None:
+            check(done)
         tmp = path.with_suffix(".partial")
         tmp.write_text("".join(json.dumps(row, default=str) + "\n" for row in done))
         os.replace(tmp, path)
@@ -103,8 +107,17 @@ def answer_prompts(
             load >> sample >> progress
         return pipe
 
+    def answered(chunk: list[dict[str, Any]]) -> None:
+        """distilabel turns an engine failure into empty answers: a chunk without one answer is
+        an engine that failed (a dead server, a crash), not data."""
+        if chunk and not any(text for row in chunk for text in row.get("responses") or []):
+            raise IfplayError(
+                f"{config.name}: every answer of {len(chunk)} prompts is empty: the engine failed "
+                f"({spec.engine}, {spec.name}); rerun with -v to see its errors"
+            )
+
     name = pipeline_name(kind, config.name, config.data_settings(), rows)
-    return run_checkpointed(name, rows, batch * 8, build, use_cache)
+    return run_checkpointed(name, rows, batch * 8, build, use_cache, check=answered)
 
 
 # distilabel's scheduler sleeps 2.5 s between checks while a stage's steps load, and 0.5 s while
