@@ -112,3 +112,20 @@ def test_seeded_sampling_depends_only_on_the_batch(tiny_model_dir):
 @pytest.mark.parametrize(("seed", "expected"), [(0, 0), (7, 7), (None, LLAMA_RANDOM_SEED)])
 def test_llamacpp_keeps_seed_zero(seed, expected):
     assert llamacpp_seed(seed) == expected
+
+
+def test_models_lists_vllm_cpu_when_its_environment_is_set_up(monkeypatch, capsys):
+    import sys
+
+    from ifplay.cli import main
+    from ifplay.models import in_process_vllm_installed
+
+    if in_process_vllm_installed():
+        pytest.skip("the GPU vllm package is installed here")
+    monkeypatch.setenv("IFPLAY_VLLM_PYTHON", sys.executable)
+    assert main(["models"]) == 0
+    assert f"vllm-cpu server ({sys.executable})" in capsys.readouterr().out
+    monkeypatch.setenv("IFPLAY_VLLM_PYTHON", "/no/such/python")
+    assert main(["models"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.strip().startswith("vllm"))
+    assert "not installed" in line
