@@ -130,7 +130,8 @@ def test_declared_split_columns_match_built_rows() -> None:
     ("text", "loops"),
     [
         ("One idea. Another idea. A third one. And a fourth, different.", False),
-        ("Same line. Same line. Same line. Same line. Other line.", True),
+        ("An intro. " + "They help people in recovery. " * 7, True),
+        ("Step one is to plan the work ahead carefully. " * 5, True),
         ("To draw it, use jQuery " + "_j" * 150, True),
         (
             "A long and varied answer. "
@@ -144,7 +145,7 @@ def test_repetitive_answers_are_spotted(text: str, loops: bool) -> None:
 
 
 def test_a_looping_answer_is_never_chosen() -> None:
-    looping = "Same line. Same line. Same line. Same line."
+    looping = "They help people in recovery. " * 8
     assert choose_pair([], [looping, "A fine answer."], [False, False]) == {
         "chosen": "A fine answer.",
         "rejected": looping,

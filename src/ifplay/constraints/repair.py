@@ -166,7 +166,7 @@ def _bullets(text: str, n: int) -> str | None:
     from ifplay.constraints.text import sentence_list
 
     sentences = [_BULLET.sub("", sentence) for sentence in sentence_list(text)]
-    sentences = [s.strip("*-• ") for s in sentences if has_text(s)]
+    sentences = [s.strip("*-• ") for s in sentences if len(word_list(s)) >= 2]
     if len(sentences) < n:
         return None
     intro = sentences[: len(sentences) - n][:1]

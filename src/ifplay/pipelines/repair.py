@@ -141,16 +141,21 @@ def build_prompts(config: RepairConfig) -> list[dict[str, Any]]:
     return rows
 
 
-def repetitive(text: str, min_unique: float = 0.7, min_compression: float = 0.2) -> bool:
-    """True for a degenerate answer: under `min_unique` of its sentences are distinct, or it
-    compresses (zlib) to under `min_compression` of its size (loops such as "_j_j_j...")."""
-    from ifplay.constraints.text import sentence_list
+def repetitive(text: str, min_unique: float = 0.5) -> bool:
+    """True for a degenerate answer, one that loops: under `min_unique` of its word trigrams (given at
+    least 30) or of its last 8 sentences (given at least 6) are distinct, or it compresses (zlib) to
+    under a fifth of its size ("_j_j_j...", "err... err...")."""
+    from ifplay.constraints.text import sentence_list, word_list
 
-    sentences = sentence_list(text)
-    if len(sentences) >= 4 and len(set(sentences)) < min_unique * len(sentences):
+    words = [word.lower() for word in word_list(text)]
+    trigrams = list(zip(words, words[1:], words[2:], strict=False))
+    if len(trigrams) >= 30 and len(set(trigrams)) < min_unique * len(trigrams):
+        return True
+    last = sentence_list(text)[-8:]
+    if len(last) >= 6 and len(set(last)) < min_unique * len(last):
         return True
     data = text.encode("utf-8")
-    return len(data) >= 200 and len(zlib.compress(data)) < min_compression * len(data)
+    return len(data) >= 200 and len(zlib.compress(data)) < 0.2 * len(data)
 
 
 def choose_pair(
