@@ -506,3 +506,25 @@ def test_eval_cli_end_to_end_offline_without_network(tmp_path: Path) -> None:
     assert len(rows) == 4 and all(0 < r["output_tokens"] <= 64 and r["response"] for r in rows)
     assert all("<|im_start|>user\n" + r["prompt"] in r["model_input"] for r in rows)
     assert results["timing"]["generation_tokens_per_s"] > 0
+
+
+def test_loglikelihood_scoring_is_capped_at_a_small_batch(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Perplexity tasks score LOGLIKELIHOOD_BATCH sequences at a time whatever the generation batch
+    (32 full-vocabulary logit rows of ShareGPT answers were killed for memory on 24 GB)."""
+    from lighteval.models.transformers.transformers_model import TransformersModel
+
+    from ifplay.config import ModelSpec
+    from ifplay.evaluation.engines import LOGLIKELIHOOD_BATCH, build_eval_model
+
+    seen = []
+    monkeypatch.setattr(
+        TransformersModel,
+        "_loglikelihood_tokens",
+        lambda self, docs, rolling=False: seen.append(self.config.batch_size) or [],
+    )
+    spec = ModelSpec(name=str(tiny_model_dir), temperature=0.0, batch_size=32)
+    model = build_eval_model(spec, 8, tmp_path, 8)
+    model._loglikelihood_tokens([], rolling=True)
+    assert seen == [LOGLIKELIHOOD_BATCH] and model.config.batch_size == 32

@@ -6,7 +6,10 @@
     when all rows have), with ifplay's append-only KV cache (`ifplay.kv_cache`) in place of
     `DynamicCache`, which re-copies the whole cache at every step, and with `ifplay.decoding`'s loop,
     which stops computing a row once it has finished (a batch runs as long as its longest answer;
-    the rows that stopped early no longer ride along). Two settings are adjusted:
+    the rows that stopped early no longer ride along). Log-likelihood tasks (`sharegpt_ppl`) score
+    at most `LOGLIKELIHOOD_BATCH` sequences at a time: their full-vocabulary logits take ~0.8 GB per
+    1,000-token answer, and 32 at once were killed for memory on a 24 GB machine. Two settings are
+    adjusted:
     lighteval asks `generate` for every step's scores, which it never reads (at 1280 steps x batch
     8 x 49k vocabulary that is 2 GB per batch), and it never switches sampling on, so
     temperature > 0 sets `do_sample`.
@@ -30,6 +33,8 @@ from typing import Any
 from ifplay.config import ModelSpec
 from ifplay.errors import IfplayError
 from ifplay.models import gpu_vllm_available, resolve_model_path
+
+LOGLIKELIHOOD_BATCH = 4
 
 EVAL_ENGINES: tuple[str, ...] = ("transformers", "vllm")
 PAGE_SIZE = 256  # tokens per KV-cache page (transformers' default)
@@ -112,6 +117,15 @@ def _transformers_model(spec: ModelSpec, path: str, generation: Any, cache_dir: 
             self.generation_config_dict.pop("output_scores", None)
             if spec.temperature > 0:
                 self.generation_config_dict["do_sample"] = True
+
+        def _loglikelihood_tokens(self, docs: list[Any], rolling: bool = False) -> list[Any]:
+            """lighteval's scoring, `LOGLIKELIHOOD_BATCH` sequences at a time at most."""
+            batch_size = self.config.batch_size
+            self.config.batch_size = min(batch_size or LOGLIKELIHOOD_BATCH, LOGLIKELIHOOD_BATCH)
+            try:
+                return super()._loglikelihood_tokens(docs, rolling=rolling)
+            finally:
+                self.config.batch_size = batch_size
 
         def _generate_padded(
             self, batch: Any, max_new_tokens: int, *args: Any, **kwargs: Any
