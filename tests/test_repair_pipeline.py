@@ -2,6 +2,8 @@
 repaired, capped answers never chosen as written, and the pipeline runs end to end on a tiny model."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -90,18 +92,29 @@ def test_shipped_declaration_is_valid(repo_root: Path) -> None:
     assert config.kind == "repair" and config.model.n >= 2
 
 
-def test_runs_end_to_end_on_a_tiny_model(tiny_model_dir: Path) -> None:
-    config = RepairConfig(
-        name="repair-test",
-        prompts=RepairPrompts(count=40, unconstrained=0.5),
-        model=ModelSpec(name=str(tiny_model_dir), n=2, max_new_tokens=8, batch_size=4),
+def test_runs_end_to_end_on_a_tiny_model(tiny_model_dir: Path, tmp_path: Path) -> None:
+    # Through the command line in a fresh process: distilabel forks its workers, and this test
+    # process may already have run torch (forking it then can deadlock).
+    declaration = tmp_path / "repair.yaml"
+    declaration.write_text(
+        "kind: repair\nname: repair-test\nprompts: {count: 40, unconstrained: 0.5}\n"
+        f"model: {{name: '{tiny_model_dir}', n: 2, max_new_tokens: 8, batch_size: 4}}\n"
     )
-    out = run_repair(config, Path("."), limit=6, use_cache=False)
-    assert set(out.splits) == {"sft", "dpo", "prompts"}
-    assert len(out.splits["prompts"]) == 6 and out.stats["answers"] == 12
-    assert set(out.splits["sft"].column_names) >= {"prompt", "completion", "how"}
-    assert set(out.splits["dpo"].column_names) >= {"prompt", "chosen", "rejected"}
-    assert sum(out.stats["chosen"].values()) == 6
+    out = tmp_path / "out"
+    run = subprocess.run(
+        [sys.executable, "-m", "ifplay.cli", "generate", str(declaration), "--limit", "6"]
+        + ["--output", str(out), "--no-cache"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["prompts"] == 6 and stats["answers"] == 12
+    assert sum(stats["chosen"].values()) == 6
+    assert (out / "prompts" / "data.jsonl").read_text().count("\n") == 6
+    for split in ("sft", "dpo"):
+        assert (out / split).is_dir()
 
 
 def test_declared_split_columns_match_built_rows() -> None:
