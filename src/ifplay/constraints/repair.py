@@ -22,7 +22,7 @@ from typing import Any
 
 from ifplay.constraints.base import Constraint
 from ifplay.constraints.families.style import CONTRACTION_PATTERN
-from ifplay.constraints.text import SENTENCE_BREAK_PATTERN, has_text, word_list
+from ifplay.constraints.text import SENTENCE_BREAK_PATTERN, has_text, sentence_list, word_list
 
 Repair = Callable[..., str | None]
 
@@ -60,8 +60,6 @@ def _max_words(text: str, n: int) -> str | None:
 
 
 def _max_sentences(text: str, n: int) -> str | None:
-    from ifplay.constraints.text import sentence_list
-
     return _longest_prefix(text, lambda prefix: len(sentence_list(prefix)) <= n)
 
 
@@ -163,8 +161,6 @@ def _bullets(text: str, n: int) -> str | None:
     if len(bullet_rows) >= n:
         drop = set(bullet_rows[n:])
         return "\n".join(line for i, line in enumerate(lines) if i not in drop).strip()
-    from ifplay.constraints.text import sentence_list
-
     sentences = [_BULLET.sub("", sentence) for sentence in sentence_list(text)]
     sentences = [s.strip("*-• ") for s in sentences if len(word_list(s)) >= 2]
     if len(sentences) < n:
@@ -176,8 +172,6 @@ def _bullets(text: str, n: int) -> str | None:
 
 def _highlights(text: str, n: int) -> str | None:
     """Wrap the first `n` plain sentences (no markdown marks inside) in *...*."""
-    from ifplay.constraints.text import sentence_list
-
     candidates = [s for s in sentence_list(text) if "*" not in s and not _BULLET.match(s)]
     candidates = [s for s in candidates if not s.startswith(("#", ">", "|"))]
     if len(candidates) < n:
@@ -245,15 +239,15 @@ REPAIRS: dict[str, tuple[int, Repair]] = {
     "length.max_words": (0, _max_words),
     "length.max_sentences": (0, _max_sentences),
     "punctuation.avoid_mark": (1, _avoid_mark),
-    "punctuation.no_commas": (1, lambda text: _no_commas(text)),
-    "sentences.no_questions": (1, lambda text: _no_questions(text)),
-    "style.no_contractions": (1, lambda text: _no_contractions(text)),
+    "punctuation.no_commas": (1, _no_commas),
+    "sentences.no_questions": (1, _no_questions),
+    "style.no_contractions": (1, _no_contractions),
     "length.paragraphs": (2, _paragraph_count),
     "format.divided_paragraphs": (2, _divided_paragraphs),
     "format.bullets": (2, _bullets),
     "format.highlights": (2, _highlights),
     "length.paragraph_first_word": (2, _paragraph_first_word),
-    "format.title": (3, lambda text: _title(text)),
+    "format.title": (3, _title),
     "format.postscript": (3, _postscript),
     "format.answer_choice": (3, _answer_choice),
     "format.end_phrase": (3, lambda text, phrase: f"{text.rstrip()}\n\n{phrase}"),
@@ -262,8 +256,8 @@ REPAIRS: dict[str, tuple[int, Repair]] = {
     "case.capital_words": (4, _capital_words),
     "case.lowercase": (4, lambda text: text.lower()),
     "case.uppercase": (4, lambda text: text.upper()),
-    "format.quoted": (5, lambda text: _quoted(text)),
-    "format.json": (5, lambda text: _json(text)),
+    "format.quoted": (5, _quoted),
+    "format.json": (5, _json),
 }
 
 
