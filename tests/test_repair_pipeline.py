@@ -19,6 +19,7 @@ from ifplay.pipelines.repair import (
     build_prompts,
     build_splits,
     choose_pair,
+    graft_splits,
     repetitive,
     run_repair,
 )
@@ -183,3 +184,50 @@ def test_a_failed_engine_is_an_error_not_a_chunk_of_empty_answers(
     with pytest.raises(IfplayError, match="every answer of 4 prompts is empty"):
         run_repair(config, Path("."), limit=4)
     assert not list((tmp_path / "checkpoints").rglob("chunk-*.jsonl"))
+
+
+def test_grafts_repair_a_plain_answer_to_fit_fresh_constraint_sets() -> None:
+    from ifplay.constraints import Constraint
+    from ifplay.constraints.repair import repairable
+
+    families = sorted(
+        f
+        for f in (
+            "case.lowercase",
+            "format.end_phrase",
+            "format.quoted",
+            "punctuation.no_commas",
+            "format.title",
+        )
+        if repairable(f)
+    )
+    answer = "Paris is the capital of France, and it is large. It has many museums."
+    rows = [
+        {
+            "prompt_id": 3,
+            "query": "Tell me about Paris.",
+            "constraints_json": "[]",
+            "responses": [answer, "A loop. A loop. A loop."],
+        },
+        {
+            "prompt_id": 4,
+            "query": "Say hi.",
+            "constraints_json": json.dumps([LOWER]),
+            "responses": ["hi."],
+        },
+    ]
+    capped = [[False, True], [False]]
+    sft, dpo, fates = graft_splits(rows, capped, 6, families, 2, seed=1)
+    assert len(fates) == 6  # constrained prompts get no grafts
+    assert sft and len(sft) == sum(fate["how"] == "grafted" for fate in fates)
+    for row in sft:
+        prompt, completion = row["prompt"][0]["content"], row["completion"][0]["content"]
+        assert prompt.startswith("Tell me about Paris.\n\n")
+        assert set(row["family_ids"]) <= set(families)
+        constraints = json.loads(row["constraints_json"])
+        assert [c["family_id"] for c in constraints] == row["family_ids"]
+        assert all(c["instruction"] in prompt for c in constraints)
+        assert all(Constraint.from_dict(c).check(completion) for c in constraints)
+    assert all(pair["rejected"][0]["content"] == answer for pair in dpo)
+    assert graft_splits(rows, capped, 6, families, 2, seed=1) == (sft, dpo, fates)  # seeded
+    assert graft_splits(rows, capped, 0, families, 2, seed=1) == ([], [], [])

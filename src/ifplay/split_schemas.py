@@ -34,7 +34,8 @@ SPAR_ACTOR_DPO = datasets.Features(
 )
 SPAR_REFINER_SFT = datasets.Features({"messages": CHAT, "task": TEXT})
 PREFERENCE_PAIR = datasets.Features(PAIR)  # SPaR's refiner judgments and SPIN's pairs
-REPAIRED = {"family_ids": datasets.List(TEXT), "how": TEXT}  # the repair pipeline's row metadata
+# the repair pipeline's row metadata: the constraints (JSON text, to re-check a row) and their families
+REPAIRED = {"constraints_json": TEXT, "family_ids": datasets.List(TEXT), "how": TEXT}
 REPAIR_SFT = datasets.Features({"prompt": CHAT, "completion": CHAT, **REPAIRED})
 REPAIR_DPO = datasets.Features({**PAIR, **REPAIRED})
 REPAIR_PROMPTS = datasets.Features({"prompt": TEXT, **REPAIRED, "capped": datasets.Value("int64")})

@@ -11,8 +11,13 @@
    sentence), so a chosen answer differs from the model's own only where a constraint demands it, and
    always ends; a repetitive answer (looping sentences or text) is never chosen. Rejected: an answer
    that fails a constraint, ran into the cap or loops.
-   `sft` (TRL prompt/completion chats), `dpo` (prompt/chosen/rejected) and `prompts` (every prompt,
-   its constraints and how its chosen answer was found: `as written`, `repaired` or `dropped`).
+4. grafts (`prompts.grafts`, for plain requests): each kept answer also meets freshly drawn
+   constraint sets of repairable families and is repaired to fit each: one answer teaches several
+   formats, and its DPO pair differs only where the constraints demand.
+
+Splits: `sft` (TRL prompt/completion chats), `dpo` (prompt/chosen/rejected) and `prompts` (every
+prompt, its constraints and how its chosen answer was found: `as written`, `repaired`, `grafted` or
+`dropped`).
 """
 
 import json
@@ -46,6 +51,9 @@ class RepairPrompts(Schema):
     max_chars: int = Field(300, ge=1)
     unconstrained: float = Field(0.2, ge=0, le=1, description="Share of plain requests.")
     max_constraints: int = Field(3, ge=1, le=5, description="Constraints per prompt: 1..N.")
+    grafts: int = Field(
+        0, ge=0, description="Constraint sets drawn afresh for each plain answer, repaired to fit."
+    )
     held_out: list[str] = Field(
         default_factory=lambda: list(HELD_OUT), description="Families never used."
     )
@@ -102,6 +110,12 @@ def draw_constraints(
     return constraints
 
 
+def constrained_prompt(query: str, constraints: list[dict[str, Any]]) -> str:
+    """`query`, then a blank line and the constraints' instructions (just `query` without any)."""
+    instructions = " ".join(c["instruction"] for c in constraints)
+    return f"{query}\n\n{instructions}" if constraints else query
+
+
 def build_prompts(config: RepairConfig) -> list[dict[str, Any]]:
     """Prompt rows: prompt_id, query, prompt (query + instructions), constraints_json, drop.
 
@@ -128,12 +142,11 @@ def build_prompts(config: RepairConfig) -> list[dict[str, Any]]:
     for index, query in enumerate(rng.sample(queries, min(p.count, len(queries)))):
         plain = rng.random() < p.unconstrained
         constraints = [] if plain else draw_constraints(rng, families, query, p.max_constraints)
-        instructions = " ".join(c["instruction"] for c in constraints)
         rows.append(
             {
                 "prompt_id": index,
                 "query": query,
-                "prompt": f"{query}\n\n{instructions}" if constraints else query,
+                "prompt": constrained_prompt(query, constraints),
                 "constraints_json": json.dumps(constraints),
                 "drop": "",
             }
@@ -207,17 +220,14 @@ def build_splits(
         constraints = json.loads(row["constraints_json"])
         picked = choose_pair(constraints, row["responses"], row_capped)
         families = [c["family_id"] for c in constraints]
-        fates.append(
-            {
-                "prompt": row["prompt"],
-                "family_ids": families,
-                "how": picked["how"],
-                "capped": sum(row_capped),
-            }
-        )
+        meta = {
+            "constraints_json": row["constraints_json"],
+            "family_ids": families,
+            "how": picked["how"],
+        }
+        fates.append({"prompt": row["prompt"], **meta, "capped": sum(row_capped)})
         if picked["chosen"] is None:
             continue
-        meta = {"family_ids": families, "how": picked["how"]}
         sft.append(
             {"prompt": user(row["prompt"]), "completion": assistant(picked["chosen"]), **meta}
         )
@@ -230,6 +240,68 @@ def build_splits(
                     **meta,
                 }
             )
+    return sft, dpo, fates
+
+
+def graft_splits(
+    rows: list[dict[str, Any]],
+    capped: list[list[bool]],
+    grafts: int,
+    families: list[str],
+    most: int,
+    seed: int,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """(sft, dpo, prompt fates) grafted onto the answers of the plain requests among `rows`.
+
+    Each plain request's answer (the one `choose_pair` keeps) meets `grafts` constraint sets drawn
+    afresh from `families` (1..`most` each, seeded by `seed` and the prompt id): the prompt gains their
+    instructions and the answer is repaired to fit, kept only when every checker passes and it does
+    not loop (`how` "grafted", else "dropped"). The DPO pair rejects the answer as written, which
+    differs from the chosen one exactly where the constraints demand; a set the answer already meets
+    gives an SFT row and no pair.
+    """
+    from ifplay.constraints import Constraint
+    from ifplay.constraints.repair import finish_answer, repair_answer
+    from ifplay.pairs import assistant, user
+
+    sft, dpo, fates = [], [], []
+    for row, row_capped in zip(rows, capped, strict=True):
+        if json.loads(row["constraints_json"]) or not grafts:
+            continue
+        answer = choose_pair([], row["responses"], row_capped)["chosen"]
+        if answer is None:
+            continue
+        finished = [
+            finish_answer(text) if cap else text.strip()
+            for text, cap in zip(row["responses"], row_capped, strict=True)
+        ]
+        others = [text for text in finished if text and text != answer]
+        rng = random.Random(f"{seed}:graft:{row['prompt_id']}")
+        for _ in range(grafts):
+            constraints = draw_constraints(rng, families, row["query"], most)
+            checks = [Constraint.from_dict(c) for c in constraints]
+            repaired = repair_answer(answer, checks, others)
+            if repaired is not None and repetitive(repaired):
+                repaired = None
+            prompt = constrained_prompt(row["query"], constraints)
+            meta = {
+                "constraints_json": json.dumps(constraints),
+                "family_ids": [c["family_id"] for c in constraints],
+                "how": "grafted" if repaired is not None else "dropped",
+            }
+            fates.append({"prompt": prompt, **meta, "capped": sum(row_capped)})
+            if repaired is None:
+                continue
+            sft.append({"prompt": user(prompt), "completion": assistant(repaired), **meta})
+            if repaired != answer:
+                dpo.append(
+                    {
+                        "prompt": user(prompt),
+                        "chosen": assistant(repaired),
+                        "rejected": assistant(answer),
+                        **meta,
+                    }
+                )
     return sft, dpo, fates
 
 
@@ -251,6 +323,8 @@ def run_repair(
     config: RepairConfig, base_dir: Path, limit: int | None = None, use_cache: bool = True
 ) -> PipelineOutput:
     """Sample answers for the prompts, then build the sft, dpo and prompts splits."""
+    from ifplay.constraints import FAMILIES
+    from ifplay.constraints.repair import repairable
     from ifplay.split_schemas import REPAIR_DPO, REPAIR_PROMPTS, REPAIR_SFT, dataset_from_rows
 
     rows = build_prompts(config)
@@ -260,12 +334,19 @@ def run_repair(
     answered = sorted(answer_prompts(config, "repair", rows, spec, use_cache), key=_prompt_id)
     capped = capped_flags(spec, answered)
     sft, dpo, fates = build_splits(answered, capped)
+    p = config.prompts
+    graft_families = sorted(f for f in FAMILIES if repairable(f) and f not in p.held_out)
+    grafted = graft_splits(
+        answered, capped, p.grafts, graft_families, p.max_constraints, config.seed
+    )
+    for split, extra in zip((sft, dpo, fates), grafted, strict=True):
+        split.extend(extra)
     how = Counter(fate["how"] for fate in fates)
     stats = {
         "prompts": len(rows),
         "answers": sum(len(row["responses"]) for row in answered),
         "answers_capped": sum(sum(flags) for flags in capped),
-        "chosen": {key: how[key] for key in ("as written", "repaired", "dropped")},
+        "chosen": {key: how[key] for key in ("as written", "repaired", "grafted", "dropped")},
         "sft_rows": len(sft),
         "dpo_pairs": len(dpo),
         "families": dict(sorted(Counter(f for row in sft for f in row["family_ids"]).items())),
