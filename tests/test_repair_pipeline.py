@@ -88,8 +88,9 @@ def test_plain_prompts_keep_answers_that_end_on_their_own() -> None:
     assert choose_pair([], ["Cut off mid", "Also cut"], [True, True])["how"] == "dropped"
 
 
-def test_shipped_declaration_is_valid(repo_root: Path) -> None:
-    config = load_pipeline(repo_root / "pipelines" / "repair.yaml")
+@pytest.mark.parametrize("name", ["repair.yaml", "graft.yaml"])
+def test_shipped_declarations_are_valid(repo_root: Path, name: str) -> None:
+    config = load_pipeline(repo_root / "pipelines" / name)
     assert config.kind == "repair" and config.model.n >= 2
 
 
