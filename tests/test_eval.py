@@ -253,7 +253,7 @@ def test_task_catalogue_never_loads_lighteval_builtin_tasks() -> None:
     from ifplay.evaluation.registry import select_tasks
 
     selected = select_tasks(["ifeval", "followbench", "sharegpt_ppl"], judge_available=False)
-    assert [s.key for s in selected] == ["ifeval", "followbench/example", "sharegpt_ppl"]
+    assert [s.key for s in selected] == ["ifeval", "followbench/rules", "sharegpt_ppl"]
     assert "lighteval.tasks.tasks.tiny_benchmarks" not in sys.modules
     assert "lighteval.tasks.tasks.mt_bench.main" not in sys.modules
     judged = select_tasks(["followbench"], judge_available=True)

@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{key:<44}{value:.4f}")
     if judge is None and any(t.startswith("followbench") for t in tasks):
         print(
-            "note: no --judge-model given, so FollowBench scored only its rule-based example category"
+            "note: no --judge-model given, so FollowBench scored only its rule-scored rows"
         )
     timing = results["timing"]
     print(f"wrote {output / 'results.json'} ({timing['total_s']:.0f} s)")

@@ -4,7 +4,7 @@ User-facing task names map onto lighteval task modules in the repository's `eval
 
 - `ifeval` -> `evals/ifeval.py` (lighteval task `ifplay_ifeval`)
 - `followbench` -> `evals/followbench.py`, all six categories (`ifplay_followbench_<category>`);
-  `followbench:<category>` picks one
+  `followbench:<category>` picks one; `followbench:rules` runs only its rule-scored rows
 - `sharegpt_ppl` -> `evals/sharegpt_ppl.py` (`ifplay_sharegpt_ppl`), the general-ability guard
 
 lighteval 0.13's own `Registry` imports every built-in task module when it is created: one downloads a
@@ -15,7 +15,10 @@ puts it in place of `lighteval.pipeline.Registry` while one `Pipeline` is being 
 
 Each `evals/` module provides `TASKS_TABLE` (lighteval configs), `load_data(config, request)` returning
 `(DatasetDict, description of the source)`, and optionally `NEEDS_JUDGE` (names of configs scored by an
-LLM judge).
+LLM judge), `ON_REQUEST` (names of configs that run only when named as `family:part`, never beside
+other tasks of their family, e.g. a view that repeats rows of the others) and `WITHOUT_JUDGE` (the
+configs the bare family name runs when no judge is given; default: those not in `NEEDS_JUDGE` or
+`ON_REQUEST`).
 """
 
 import importlib.util
@@ -120,6 +123,7 @@ def select_tasks(names: list[str], judge_available: bool) -> list[SelectedTask]:
             )
         module = load_module(MODULES[family])
         needs_judge = set(getattr(module, "NEEDS_JUDGE", ()))
+        on_request = set(getattr(module, "ON_REQUEST", ()))
         configs = [c.name for c in module.TASKS_TABLE]
         if part:
             wanted = f"{TASK_PREFIX}{family}_{part}"
@@ -131,13 +135,25 @@ def select_tasks(names: list[str], judge_available: bool) -> list[SelectedTask]:
                     f"eval task {name!r} is scored by an LLM judge: pass --judge-model"
                 )
             configs = [wanted]
-        elif not judge_available:
-            configs = [c for c in configs if c not in needs_judge]
+        elif judge_available:
+            configs = [c for c in configs if c not in on_request]
+        else:
+            default = [c for c in configs if c not in needs_judge | on_request]
+            configs = list(getattr(module, "WITHOUT_JUDGE", default))
         for config_name in configs:
             if all(s.config_name != config_name for s in selected):
                 selected.append(
                     SelectedTask(config_name, metric_key(config_name, family), family, module)
                 )
+    for task in selected:
+        alone = set(getattr(task.module, "ON_REQUEST", ()))
+        if task.config_name in alone and any(
+            o.family == task.family for o in selected if o is not task
+        ):
+            name = f"{task.family}:{part_of(task.config_name, task.family)}"
+            raise IfplayError(
+                f"eval task {name!r} repeats rows of other {task.family} tasks: run it alone"
+            )
     return selected
 
 

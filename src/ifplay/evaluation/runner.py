@@ -66,11 +66,12 @@ def run_eval(
         model: the model, its engine (`transformers` or `vllm`) and sampling. Sampling is used as
             given: temperature 0 is greedy decoding, the standard for IFEval (`ifplay eval` defaults
             to it); `model.max_new_tokens` is *not* used, see `max_new_tokens`.
-        tasks: user task names: `ifeval`, `followbench` (or `followbench:<category>`), `sharegpt_ppl`.
+        tasks: user task names: `ifeval`, `followbench` (or `followbench:<category>`, or
+            `followbench:rules` for the rule-scored rows alone), `sharegpt_ppl`.
             Without a judge, `followbench` scores only its rule-based `example` category.
         output_dir: created (or updated) only once the run has succeeded.
         limit: at most this many samples per task (lighteval's `max_samples`: a fixed, seeded subset).
-        judge: the LLM judge for FollowBench's non-example categories (any ifplay engine).
+        judge: the LLM judge for FollowBench's rows without a rule (any ifplay engine).
         max_new_tokens: cap on generated tokens; None keeps each task's standard (IFEval: 1280).
         responses: score the responses in this JSONL file (`prompt`, `response`) instead of generating.
         data: local data per task family, e.g. `{"followbench": Path("data/followbench")}`.
@@ -81,8 +82,9 @@ def run_eval(
         - `metrics`: flat `{"<task>/<metric>": float}`. Stable names include
           `ifeval/prompt_level_strict_acc`, `ifeval/inst_level_strict_acc`,
           `ifeval/prompt_level_loose_acc`, `ifeval/inst_level_loose_acc`;
-          `followbench/<category>/{hsr,ssr,csl,hsr_level1..5,ssr_level1..5,judge_unparsed}` and the
-          category means `followbench/{hsr,ssr,csl,hsr_level1..5,ssr_level1..5}`;
+          `followbench/<category>/{hsr,ssr,csl,hsr_level1..5,ssr_level1..5}` (plus
+          `judge_unparsed`, `judge_unparsed_count` where a judge scored) and their unweighted
+          means over the categories that ran, `followbench/{hsr,ssr,csl,...}`;
           `sharegpt_ppl/{perplexity,nll_per_token,answer_tokens}`.
         - `stderr`: bootstrap standard errors under the same keys (where lighteval computes them).
         - `model` (name, path, engine, dtype, batch_size; or the responses file), `sampling` (temperature, top_p,
