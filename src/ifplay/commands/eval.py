@@ -129,9 +129,7 @@ def run(args: argparse.Namespace) -> int:
     for key, value in results["metrics"].items():
         print(f"{key:<44}{value:.4f}")
     if judge is None and any(t.startswith("followbench") for t in tasks):
-        print(
-            "note: no --judge-model given, so FollowBench scored only its rule-scored rows"
-        )
+        print("note: no --judge-model given, so FollowBench scored only its rule-scored rows")
     timing = results["timing"]
     print(f"wrote {output / 'results.json'} ({timing['total_s']:.0f} s)")
     return 0
