@@ -121,7 +121,7 @@ def test_sigkill_then_rerun_gives_the_uninterrupted_rows(
     deadline = time.time() + 2400
     # kill once the response stage has checkpointed its first chunk (and is working on the next)
     while time.time() < deadline and proc.poll() is None:
-        if list(checkpoints.glob("ifplay-autoif-responses-*/chunk-00000.jsonl")):
+        if list(checkpoints.glob("ifplay-autoif-responses-*/chunk-00000-*.jsonl")):
             break
         time.sleep(0.5)
     assert proc.poll() is None, "run finished before it could be killed"

@@ -102,6 +102,10 @@ def test_two_responses_needs_another_answer() -> None:
         ("No sentence ends here at all", ""),
         ("Complete answer.", "Complete answer."),
         ("Version 2.5 is out and then", ""),
+        (
+            "Run this.\n\n```python\nx = 1.\nprint(x)\n```\n\nThen this one:\n\n```bash\nls -l. and",
+            "Run this.\n\n```python\nx = 1.\nprint(x)\n```",
+        ),
     ],
 )
 def test_finish_answer_cuts_back_to_the_last_complete_sentence(answer: str, finished: str) -> None:

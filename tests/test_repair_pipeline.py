@@ -149,8 +149,18 @@ def test_declared_split_columns_match_built_rows() -> None:
         ("Step one is to plan the work ahead carefully. " * 5, True),
         ("To draw it, use jQuery " + "_j" * 150, True),
         (
-            "A long and varied answer. "
-            + " ".join(f"Point {i} is about topic {i * 7}." for i in range(30)),
+            "Run it with these flags, each explained below in its own short paragraph. "
+            + " ".join(f"Flag {i} sets option {i * 7} for the job." for i in range(12))
+            + " -f-v1v1" * 60,
+            True,
+        ),
+        (
+            "A long and varied answer. Rivers carry silt from the mountains down to wide deltas. "
+            "Bakers proof their dough overnight so the crumb turns open and light. Most comets "
+            "orbit far beyond Neptune, in a cloud nobody has seen directly. A good map shows "
+            "scale, north and a legend; a great one also shows what it leaves out. Tea was taxed "
+            "so heavily in the 1700s that smuggling it became an ordinary trade. Violin strings "
+            "were once made of gut, and many players still prefer their warmer tone.",
             False,
         ),
     ],

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from training_data import FAST, assert_model_folder, chat_rows, pair_rows, write_jsonl
+from training_data import FAST, TOPICS, assert_model_folder, chat_rows, pair_rows, write_jsonl
 
 from ifplay.cli import main
 from ifplay.training import TrainResult, run_recipe
@@ -114,3 +114,36 @@ def test_spin_recipe_precomputes_reference_log_probs(tmp_path: Path, tiny_model_
     assert result.config["precompute_ref_log_probs"] is True
     first = next(entry for entry in result.log_history if "loss" in entry)
     assert first["step"] == 1 and abs(first["loss"] - math.log(2)) < 1e-4
+
+
+def test_plain_loss_on_cpu_trains_exactly_as_trls_fused_head(
+    tmp_path: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`PlainLossSFTTrainer` (what CPU SFT uses) logs TRL's own losses, step for step, on
+    prompt/completion rows (loss on the completion only) with accumulation over uneven batches."""
+    from ifplay.training import cpu_sft
+
+    rows = [
+        {
+            "prompt": [{"role": "user", "content": f"Say something about {topic}."}],
+            "completion": [{"role": "assistant", "content": f"{topic.upper()} " * (i + 1)}],
+        }
+        for i, topic in enumerate(TOPICS)
+    ]
+    data = write_jsonl(tmp_path / "data", rows)
+    settings = {**FAST, "gradient_accumulation_steps": 2, "logging_steps": 1, "max_steps": 3}
+
+    def losses(out: Path) -> list[float]:
+        result = run_recipe(
+            RECIPES / "cpu" / "sft-graft.yaml",
+            dataset_dir=data,
+            model=str(tiny_model_dir),
+            output_dir=out,
+            overrides=settings,
+        )
+        return [row["loss"] for row in result.log_history if "loss" in row]
+
+    plain = losses(tmp_path / "plain")
+    monkeypatch.setattr(cpu_sft, "plain_loss_fits", lambda training: False)
+    fused = losses(tmp_path / "fused")
+    assert len(plain) == 3 and plain == pytest.approx(fused, rel=1e-4)

@@ -33,11 +33,24 @@ POSTSCRIPT_NOTES = (
 )
 
 
+CODE_FENCE = "```"
+
+
 def finish_answer(answer: str) -> str:
     """`answer` up to the end of its last complete sentence (., !, ? or … before whitespace or the end,
-    closing quotes and brackets kept); "" when no sentence is complete."""
-    ends = [m.end() for m in re.finditer(r"[.!?…][\"'”’)\]*]*(?=\s|$)", answer)]
-    return answer[: ends[-1]].rstrip() if ends else ""
+    closing quotes and brackets kept) or of its last finished code block; a code block cut off
+    mid-code is dropped from its opening fence. "" when nothing is complete."""
+    if answer.count(CODE_FENCE) % 2:
+        answer = answer[: answer.rfind(CODE_FENCE)]
+    fences = [m.start() for m in re.finditer(re.escape(CODE_FENCE), answer)]
+    blocks = list(zip(fences[::2], fences[1::2], strict=True))
+    ends = [
+        m.end()
+        for m in re.finditer(r"[.!?…][\"'”’)\]*]*(?=\s|$)", answer)
+        if not any(start < m.start() < close for start, close in blocks)
+    ]
+    ends += [close + len(CODE_FENCE) for _, close in blocks]  # a finished code block ends too
+    return answer[: max(ends)].rstrip() if ends else ""
 
 
 def _sentence_ends(text: str) -> list[int]:

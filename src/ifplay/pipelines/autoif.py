@@ -348,7 +348,7 @@ def run_autoif(
     from ifplay.split_schemas import AUTOIF_DPO, AUTOIF_SFT, dataset_from_rows
 
     seeds = seed_rows(config, base_dir)
-    name = pipeline_name("autoif-instructions", config.name, config.data_settings(), seeds)
+    name = pipeline_name("autoif-instructions", config.name, config.data_settings())
     # one chunk: near-duplicate removal needs every instruction at once
     instructions = run_checkpointed(
         name, seeds, len(seeds), lambda rows: build_instruction_pipeline(config, rows), use_cache
@@ -356,7 +356,7 @@ def run_autoif(
     prompts, prompt_stats = compose_and_decontaminate(config, instructions, limit)
     if not prompts:
         raise ConfigError(f"{config.name}: no prompts left after query augmentation")
-    name = pipeline_name("autoif-responses", config.name, config.data_settings(), prompts)
+    name = pipeline_name("autoif-responses", config.name, config.data_settings())
     scored = run_checkpointed(
         name,
         prompts,

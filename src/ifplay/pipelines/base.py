@@ -22,15 +22,20 @@ class PipelineOutput:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
-def pipeline_name(kind: str, name: str, *inputs: Any) -> str:
-    """A distilabel pipeline name unique to this exact configuration and input data.
+def digest(*values: Any) -> str:
+    """12 hex digits that change whenever `values` (as JSON) change."""
+    text = json.dumps(values, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
-    distilabel keys its step cache by pipeline name and step settings but not by the rows a loader
-    holds, so a changed config or input must never share a name with an older run; an identical
-    rerun shares it and resumes from the cache.
+
+def pipeline_name(kind: str, name: str, *settings: Any) -> str:
+    """The checkpoint folder name of one configuration: `kind`, `name` and a digest of `settings`.
+
+    A changed setting never shares a folder with an older run; the rows themselves key each chunk
+    (`run_checkpointed`), so a run on the first N rows and a later run on all of them share the
+    chunks they have in common.
     """
-    text = json.dumps(inputs, sort_keys=True, default=str)
-    return f"ifplay-{kind}-{name}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+    return f"ifplay-{kind}-{name}-{digest(*settings)}"
 
 
 def run_checkpointed(
@@ -44,8 +49,9 @@ def run_checkpointed(
     """Run `build(chunk)` (a distilabel pipeline) over `rows` in fixed chunks, checkpointing each.
 
     Each finished chunk's output rows are written atomically to
-    `<ifplay cache>/checkpoints/<name>/chunk-NNNNN.jsonl`; a rerun (after a crash or SIGKILL) reads
-    the finished chunks back and computes only the rest. Chunk boundaries depend only on the rows,
+    `<ifplay cache>/checkpoints/<name>/chunk-NNNNN-<digest of its input rows>.jsonl`; a rerun (after a
+    crash or SIGKILL, or with more rows) reads the finished chunks back and computes only the rest.
+    Chunk boundaries depend only on the rows,
     and seeded engines sample each batch from its prompts, so the result equals an uninterrupted run.
     (distilabel's own mid-pipeline recovery can hang after a SIGKILL, so each chunk runs fresh.)
     `use_cache=False` recomputes every chunk. `check(chunk_rows)`, when given, runs before a chunk is
@@ -56,11 +62,12 @@ def run_checkpointed(
     folder = cache_dir("checkpoints", name)
     out: list[dict[str, Any]] = []
     for index, start in enumerate(range(0, len(rows), chunk_size)):
-        path = folder / f"chunk-{index:05d}.jsonl"
+        chunk = rows[start : start + chunk_size]
+        path = folder / f"chunk-{index:05d}-{digest(chunk)}.jsonl"
         if use_cache and path.is_file():
             out.extend(json.loads(line) for line in path.read_text().splitlines() if line)
             continue
-        done = run_distilabel(build(rows[start : start + chunk_size])).to_list()
+        done = run_distilabel(build(chunk)).to_list()
         if check is not None:
             check(done)
         tmp = path.with_suffix(".partial")
@@ -116,7 +123,7 @@ def answer_prompts(
                 f"({spec.engine}, {spec.name}); rerun with -v to see its errors"
             )
 
-    name = pipeline_name(kind, config.name, config.data_settings(), rows)
+    name = pipeline_name(kind, config.name, config.data_settings())
     return run_checkpointed(name, rows, batch * 8, build, use_cache, check=answered)
 
 

@@ -72,7 +72,7 @@ def run_generate(
             load >> generate >> progress
         return pipe
 
-    name = pipeline_name("generate", config.name, config.data_settings(), rows)
+    name = pipeline_name("generate", config.name, config.data_settings())
     done = run_checkpointed(name, rows, batch * 8, build, use_cache)
     dataset = _tidy(datasets.Dataset.from_list(done), config.model)
     return PipelineOutput(splits={"data": dataset}, stats={"rows": len(dataset)})

@@ -154,10 +154,16 @@ def build_prompts(config: RepairConfig) -> list[dict[str, Any]]:
     return rows
 
 
+LOOP_WINDOW = 400  # bytes of an answer judged at a time for a local loop
+LOOP_WINDOW_RATIO = 0.36  # a window that zlib compresses below this share of its size loops
+
+
 def repetitive(text: str, min_unique: float = 0.5) -> bool:
     """True for a degenerate answer, one that loops: under `min_unique` of its word trigrams (given at
-    least 30) or of its last 8 sentences (given at least 6) are distinct, or it compresses (zlib) to
-    under a fifth of its size ("_j_j_j...", "err... err...")."""
+    least 30) or of its last 8 sentences (given at least 6) are distinct, it compresses (zlib) to
+    under a fifth of its size ("_j_j_j...", "err... err..."), or some `LOOP_WINDOW` bytes of it
+    compress below `LOOP_WINDOW_RATIO` (a loop in one part: a list or code line repeated, "-f-v1
+    -f-v1 ..."; varied prose stays above ~0.45)."""
     from ifplay.constraints.text import sentence_list, word_list
 
     words = [word.lower() for word in word_list(text)]
@@ -168,7 +174,13 @@ def repetitive(text: str, min_unique: float = 0.5) -> bool:
     if len(last) >= 6 and len(set(last)) < min_unique * len(last):
         return True
     data = text.encode("utf-8")
-    return len(data) >= 200 and len(zlib.compress(data)) < 0.2 * len(data)
+    if len(data) >= 200 and len(zlib.compress(data)) < 0.2 * len(data):
+        return True
+    starts = range(0, len(data) - LOOP_WINDOW + 1, LOOP_WINDOW // 4)
+    return any(
+        len(zlib.compress(data[i : i + LOOP_WINDOW])) < LOOP_WINDOW_RATIO * LOOP_WINDOW
+        for i in starts
+    )
 
 
 def choose_pair(

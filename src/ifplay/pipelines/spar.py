@@ -130,7 +130,7 @@ def run_spar(
     prompts, prompt_stats = build_prompts(settings, config.seed)
     if not prompts:
         raise ConfigError(f"{config.name}: no prompts (every query was skipped)")
-    name = pipeline_name("spar", config.name, config.data_settings(), prompts)
+    name = pipeline_name("spar", config.name, config.data_settings())
     rows = run_checkpointed(
         name,
         prompts,
