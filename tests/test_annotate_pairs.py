@@ -16,9 +16,9 @@ from ifplay.annotate import (
     rejected_pairs,
     sample_pairs,
     verdict,
-    word_edit_distance,
 )
 from ifplay.cli import main
+from ifplay.edits import word_edit_distance
 from ifplay.errors import ConfigError, DataError
 
 
@@ -52,7 +52,7 @@ def test_pairs_carry_source_metadata_and_edit_distance(tmp_path: Path) -> None:
     first = pairs[0]
     assert first.method == "autoif" and first.prompt.startswith("[it1] Task 0")
     assert set(first.numbers) == {"chosen_pass_rate", "rejected_pass_rate"}
-    assert first.edit_distance == word_edit_distance(first.chosen, first.rejected) > 0
+    assert first.edit_distance_words == word_edit_distance(first.chosen, first.rejected) > 0
     assert len({p.id for p in pairs}) == len(pairs)
 
 
@@ -94,17 +94,16 @@ def test_text_helpers() -> None:
     turns = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]
     assert message_text(turns, show_roles=True) == "**user:** a\n\n**assistant:** b"
     assert message_text("plain") == "plain"
-    assert word_edit_distance("a b c", "a x c d") == 2 and word_edit_distance("", "a b") == 2
 
 
-def test_list_votes_become_their_mean(tmp_path: Path) -> None:
+def test_list_votes_become_their_mean_and_distances_are_in_words(tmp_path: Path) -> None:
     import datasets
 
     rows = [
         {
             "prompt": "p",
             "chosen": "c",
-            "rejected": "r",
+            "rejected": "r, then more.",  # 3 words apart (5 tokens)
             "judge_votes": [1, 1, 0, 1],
             "edit_distance": 4,
         }
@@ -113,7 +112,8 @@ def test_list_votes_become_their_mean(tmp_path: Path) -> None:
     folder.mkdir(parents=True)
     datasets.Dataset.from_list(rows).save_to_disk(str(folder / "dataset"))
     _, (only,) = collect_pairs(tmp_path / "spar", load_layout())
-    assert only.numbers == {"judge_votes": 0.75} and only.edit_distance == 4
+    # SPaR's own `edit_distance` column (tokens) is neither shown as the word distance nor copied
+    assert only.numbers == {"judge_votes": 0.75} and only.edit_distance_words == 3
 
 
 def test_no_pairs_is_a_data_error(tmp_path: Path) -> None:

@@ -2,12 +2,11 @@
 
 import pytest
 
-from ifplay.config import ModelSpec
+from ifplay.config import ModelSpec, sampling_kwargs
 from ifplay.errors import IfplayError
 from ifplay.models import (
     LLAMA_RANDOM_SEED,
     build_llm,
-    generation_kwargs,
     llamacpp_seed,
     resolve_model_path,
 )
@@ -67,7 +66,7 @@ def test_factory_builds_transformers_llm_with_sampling(tiny_model_dir):
     llm = build_llm(spec)
     assert isinstance(llm, BatchedTransformersLLM)
     assert llm.generation_kwargs == {"max_new_tokens": 5, "temperature": 0.3, "top_p": 0.8}
-    assert generation_kwargs(spec) == llm.generation_kwargs
+    assert sampling_kwargs(spec) == llm.generation_kwargs
 
 
 def test_openai_engine_reads_key_from_env_and_never_shows_it(monkeypatch):

@@ -108,3 +108,14 @@ def test_judge_responses_task_judges_every_response_of_every_row():
     assert [len(row["judgments"]) for row in out] == [2, 1]
     assert out[0]["judgments"][0]["verdicts"] == [True, True]
     assert out[1]["judgments"][0]["decision"] is True
+
+
+def test_judge_samples_with_its_settings_over_the_engines_kwargs():
+    llm = SaysYes(generation_kwargs={"max_new_tokens": 9, "temperature": 0.0, "stop": ["END"]})
+    judge = Judge(llm, JudgeSettings(temperature=0.3, top_p=0.9))
+    assert judge.generation_kwargs() == {
+        "max_new_tokens": 512,  # the judge's default, not the engine's 9
+        "temperature": 0.3,
+        "top_p": 0.9,
+        "stop": ["END"],  # what the judge does not set is the engine's
+    }

@@ -5,7 +5,6 @@ import random
 import pytest
 
 from ifplay.constraints import compatible, get_family
-from ifplay.edits import token_edit_distance
 from ifplay.pipelines import load_pipeline
 from ifplay.steps.spar_prompts import (
     PromptSettings,
@@ -48,12 +47,6 @@ def test_main_constraint_follows_the_taxonomy_filters():
     assert drawn == {"keyword", "symbol"}
     with pytest.raises(ValueError, match="no library family"):
         main_constraint(rng, PromptSettings(categories=["general"], subcategories=["sentiment"]))
-
-
-def test_token_edit_distance():
-    assert token_edit_distance("The cat sat.", "The cat sat.") == 0
-    assert token_edit_distance("The cat sat.", "The dog sat!") == 2
-    assert token_edit_distance("", "two words") == 2
 
 
 def test_spar_declarations_load(repo_root):

@@ -3,7 +3,7 @@
 `collect_pairs(data_dir)` reads every pair split (`prompt`/`chosen`/`rejected`) of a generated folder or
 loop run. `push_pairs` sends them as records laid out by `hub/argilla_settings.yaml`: the prompt and the
 two responses in a fixed pseudo-random order per pair (which side is A is stored in hidden metadata),
-plus method, iteration, edit distance and the automatic labels (pass rates, judge votes). `pull_verdicts`
+plus method, iteration, edit distance in words and the automatic labels (pass rates, judge votes). `pull_verdicts`
 turns submitted answers into verdicts against the pipeline (`agree`, `disagree`, `tie`, `both_bad`);
 `agreement` summarises them and `filter_pairs` drops the pairs humans rejected.
 """
@@ -28,7 +28,8 @@ from pydantic import Field, model_validator
 
 from ifplay.config import Schema, load_config
 from ifplay.datadir import GeneratedData, find_generated, pair_splits
-from ifplay.errors import DataError, IfplayError
+from ifplay.edits import word_edit_distance
+from ifplay.errors import DataError, IfplayError, first_line
 from ifplay.hub import HUB_DIR
 
 LAYOUT_FILE = HUB_DIR / "argilla_settings.yaml"
@@ -118,7 +119,6 @@ class Pair:
     chosen: str
     rejected: str
     numbers: dict[str, float] = field(default_factory=dict)
-    given_edit_distance: int | None = None
 
     @property
     def id(self) -> str:
@@ -127,10 +127,9 @@ class Pair:
         return hashlib.sha256(key.encode()).hexdigest()[:24]
 
     @cached_property
-    def edit_distance(self) -> int:
-        """The data's own `edit_distance` column, else the word-level distance (computed on use)."""
-        if self.given_edit_distance is not None:
-            return self.given_edit_distance
+    def edit_distance_words(self) -> int:
+        """Levenshtein distance in words between chosen and rejected (computed on use), for every
+        method; a split's own `edit_distance` column (SPaR's, in tokens) is not this number."""
         return word_edit_distance(self.chosen, self.rejected)
 
     @property
@@ -160,22 +159,6 @@ def message_text(value: Any, show_roles: bool = False) -> str:
     return "\n\n".join(parts)
 
 
-def word_edit_distance(first: str, second: str) -> int:
-    """Levenshtein distance between the two texts' word sequences."""
-    a, b = first.split(), second.split()
-    if len(a) < len(b):
-        a, b = b, a
-    previous = list(range(len(b) + 1))
-    for i, word in enumerate(a, 1):
-        current = [i]
-        for j, other in enumerate(b, 1):
-            current.append(
-                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (word != other))
-            )
-        previous = current
-    return previous[-1]
-
-
 def _number(value: Any) -> float | None:
     """A scalar number, or the mean of a list of numbers; None for anything else."""
     if isinstance(value, bool | int | float):
@@ -190,6 +173,7 @@ def _numbers(row: dict[str, Any], patterns: list[str]) -> dict[str, float]:
     out = {}
     for column, value in row.items():
         name = column.lower()
+        # `edit_distance` is the fixed metadata in words; SPaR's column of that name is in tokens
         if name == "edit_distance" or not _METADATA_NAME.match(name):
             continue
         number = _number(value)
@@ -203,7 +187,6 @@ def _pairs_of(data: GeneratedData, base: Path, split: str, patterns: list[str]) 
     source = data.relative(base, split)
     for index, row in enumerate(data.load(split)):
         multi_turn = isinstance(row["prompt"], list) and len(row["prompt"]) > 1
-        given = _number(row.get("edit_distance"))
         pairs.append(
             Pair(
                 source=source,
@@ -214,7 +197,6 @@ def _pairs_of(data: GeneratedData, base: Path, split: str, patterns: list[str]) 
                 chosen=message_text(row["chosen"]),
                 rejected=message_text(row["rejected"]),
                 numbers=_numbers(row, patterns),
-                given_edit_distance=None if given is None else int(given),
             )
         )
     return pairs
@@ -274,11 +256,6 @@ def quiet_sdk() -> Iterator[None]:
             logger.setLevel(level)
 
 
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
-
-
 def connect(api_url: str | None, api_key: str | None) -> Any:
     """An `argilla.Argilla` client; unreachable servers and bad keys are one-line errors."""
     if not api_url:
@@ -300,9 +277,9 @@ def connect(api_url: str | None, api_key: str | None) -> Any:
     except ArgillaCredentialsError:
         raise IfplayError(f"Argilla at {api_url} rejected the API key") from None
     except (httpx.HTTPError, OSError) as err:
-        raise IfplayError(f"cannot reach Argilla at {api_url} ({_first_line(err)})") from None
+        raise IfplayError(f"cannot reach Argilla at {api_url} ({first_line(err)})") from None
     except Exception as err:
-        raise IfplayError(f"Argilla at {api_url}: {_first_line(err)}") from None
+        raise IfplayError(f"Argilla at {api_url}: {first_line(err)}") from None
 
 
 def check_dataset_name(name: str) -> None:
@@ -368,7 +345,7 @@ def to_record(pair: Pair, metadata_names: set[str]) -> Any:
     metadata: dict[str, Any] = {
         "method": pair.method,
         "iteration": pair.iteration,
-        "edit_distance": pair.edit_distance,
+        "edit_distance": pair.edit_distance_words,
         "a_is": pair.a_is,
         "source": pair.source,
         "row": pair.row,
@@ -417,7 +394,7 @@ def push_pairs(
     except Exception as err:
         if created and dataset is not None:
             _delete_quietly(dataset)
-        raise IfplayError(f"Argilla dataset {name!r}: push failed ({_first_line(err)})") from None
+        raise IfplayError(f"Argilla dataset {name!r}: push failed ({first_line(err)})") from None
     return dataset, created
 
 

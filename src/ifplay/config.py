@@ -4,14 +4,15 @@ Every schema derives from `Schema` (unknown keys are errors). `load_config(path,
 YAML file and returns the validated object, or raises `ConfigError("<file>: <field>: <problem>")`.
 """
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ifplay.embedded import EMBEDDED_MODEL
-from ifplay.errors import ConfigError
+from ifplay.errors import ConfigError, first_line
 
 Engine = Literal["transformers", "llamacpp", "vllm", "openai"]
 ENGINES: tuple[str, ...] = ("transformers", "llamacpp", "vllm", "openai")
@@ -23,6 +24,32 @@ class Schema(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+# Sampling settings, declared once: ModelSpec, the SPaR judge (`steps.judge.JudgeSettings`) and its
+# tree search (`steps.tree_search.SearchSettings`) each give them their own defaults.
+Temperature = Annotated[float, Field(ge=0.0, le=5.0, description="0 is greedy decoding.")]
+TopP = Annotated[float, Field(gt=0.0, le=1.0, description="Nucleus sampling (1: off).")]
+MaxNewTokens = Annotated[int, Field(ge=1, description="Cap on generated tokens per sample.")]
+
+
+class Sampling(Protocol):
+    """Any settings with the sampling fields (`Temperature`, `TopP`, `MaxNewTokens`)."""
+
+    temperature: float
+    top_p: float
+    max_new_tokens: int
+
+
+def sampling_kwargs(settings: Sampling, base: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The generation kwargs every engine's `generate` accepts: `base` (e.g. an LLM's own
+    `get_generation_kwargs()`) with `settings`' max_new_tokens, temperature and top_p on top."""
+    return {
+        **(base or {}),
+        "max_new_tokens": settings.max_new_tokens,
+        "temperature": settings.temperature,
+        "top_p": settings.top_p,
+    }
+
+
 class ModelSpec(Schema):
     """One model role: which weights, which engine, and how to sample from it."""
 
@@ -32,9 +59,9 @@ class ModelSpec(Schema):
         description="`smollm2-135m-instruct` (embedded), a local checkpoint folder, or a Hub id.",
     )
     engine: Engine = "transformers"
-    temperature: float = Field(0.7, ge=0.0, le=5.0)
-    top_p: float = Field(1.0, gt=0.0, le=1.0)
-    max_new_tokens: int = Field(256, ge=1)
+    temperature: Temperature = 0.7
+    top_p: TopP = 1.0
+    max_new_tokens: MaxNewTokens = 256
     n: int = Field(1, ge=1, description="Generations per prompt.")
     seed: int | None = None
     # transformers
@@ -127,7 +154,7 @@ def read_yaml(path: str | Path) -> Any:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "parse error"
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        problem = getattr(err, "problem", None) or first_line(err)
         raise ConfigError(f"{path}: {where}: invalid YAML ({problem})") from None
 
 

@@ -7,7 +7,7 @@ Anything else that looks like `org/name` is a Hub dataset id (honours HF_HUB_OFF
 from pathlib import Path
 from typing import Any
 
-from ifplay.errors import DataError
+from ifplay.errors import DataError, first_line
 
 _FORMATS = {".json": "json", ".jsonl": "json", ".parquet": "parquet", ".csv": "csv"}
 
@@ -41,7 +41,7 @@ def load_rows(
     except DataError:
         raise
     except Exception as err:  # datasets raises many types; surface one line naming the source
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        first = first_line(err)
         raise DataError(f"{path}: cannot load dataset ({first})") from None
     if limit is not None:
         ds = ds.select(range(min(limit, len(ds))))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ifplay.errors import DataError
+from ifplay.errors import DataError, first_line
 
 PAIR_COLUMNS = ("prompt", "chosen", "rejected")
 _ITERATION = re.compile(r"^iter-(\d+)$")
@@ -64,7 +64,7 @@ class GeneratedData:
                 return datasets.Dataset.from_json(str(jsonl))
         except Exception as err:  # corrupt files surface as many error types
             if not empty:
-                first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+                first = first_line(err)
                 raise DataError(f"{folder}: cannot read split {split!r} ({first})") from None
         return datasets.Dataset.from_list([])
 

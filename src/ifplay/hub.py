@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from ifplay.datadir import PAIR_COLUMNS, GeneratedData
-from ifplay.errors import IfplayError
+from ifplay.errors import IfplayError, first_line
 
 HUB_DIR = Path(__file__).resolve().parents[2] / "hub"
 CARD_TEMPLATE = "dataset_card.md.j2"
@@ -393,9 +393,7 @@ def fetch_existing_records(
     except RepositoryNotFoundError:
         return False, {}
     except Exception as err:  # network, auth and protocol errors: one line, no traceback
-        raise IfplayError(
-            f"{repo_id}: cannot read the existing repo ({_first_line(err)})"
-        ) from None
+        raise IfplayError(f"{repo_id}: cannot read the existing repo ({first_line(err)})") from None
     return True, records
 
 
@@ -427,7 +425,7 @@ def hf_token(required: bool = True) -> str | None:
     try:
         token = get_token()
     except Exception as err:  # e.g. a failed OIDC exchange
-        raise IfplayError(f"cannot get a Hugging Face token ({_first_line(err)})") from None
+        raise IfplayError(f"cannot get a Hugging Face token ({first_line(err)})") from None
     if required and not token:
         raise IfplayError(
             "no Hugging Face token: set HF_TOKEN or run `hf auth login` (or use --no-upload)"
@@ -463,7 +461,7 @@ def publish(
     except Exception as err:  # HTTP, auth and network errors: one line, token never shown
         if not existed:
             _delete_quietly(repo_id, token)
-        message = _first_line(err).replace(token, "<redacted>")
+        message = first_line(err).replace(token, "<redacted>")
         raise IfplayError(f"{repo_id}: upload failed ({message})") from None
 
 
@@ -474,8 +472,3 @@ def _delete_quietly(repo_id: str, token: str) -> None:
         HfApi(token=token).delete_repo(repo_id, repo_type="dataset", missing_ok=True)
     except Exception:  # best effort: the upload error is what the user needs to see
         pass
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__

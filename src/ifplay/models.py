@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ifplay.config import ENGINES, ModelSpec
+from ifplay.config import ENGINES, ModelSpec, sampling_kwargs
 from ifplay.embedded import EMBEDDED_MODEL, embedded_checkpoint, embedded_gguf
 from ifplay.errors import IfplayError
 
@@ -92,7 +92,7 @@ def _require(engine: str) -> None:
 
 def build_llm(spec: ModelSpec) -> Any:
     """Return an unloaded distilabel LLM for `spec` (generation kwargs set from the spec)."""
-    kwargs = generation_kwargs(spec)
+    kwargs = sampling_kwargs(spec)
     if spec.engine == "vllm" and not gpu_vllm_available():
         from ifplay.served_llm import served_llm
 
@@ -145,13 +145,3 @@ def build_llm(spec: ModelSpec) -> Any:
         raise IfplayError(f"engine 'openai': environment variable {spec.api_key_env} is not set")
     endpoint = {"base_url": spec.base_url} if spec.base_url else {}
     return OpenAILLM(model=spec.name, api_key=SecretStr(key), generation_kwargs=kwargs, **endpoint)
-
-
-def generation_kwargs(spec: ModelSpec) -> dict[str, Any]:
-    """Sampling parameters in the form each engine's `generate` accepts."""
-    kwargs: dict[str, Any] = {
-        "max_new_tokens": spec.max_new_tokens,
-        "temperature": spec.temperature,
-        "top_p": spec.top_p,
-    }
-    return kwargs

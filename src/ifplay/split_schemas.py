@@ -25,7 +25,7 @@ AUTOIF_DPO = datasets.Features(
 SPAR_ACTOR_DPO = datasets.Features(
     {
         **PAIR,
-        "edit_distance": datasets.Value("int64"),
+        "edit_distance": datasets.Value("int64"),  # in tokens: ifplay.edits.token_edit_distance
         "chosen_value": RATE,
         "rejected_value": RATE,
         "refine_depth": datasets.Value("int64"),

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ifplay.config import ModelSpec
+from ifplay.config import ModelSpec, sampling_kwargs
 from ifplay.errors import IfplayError
 
 
@@ -22,14 +22,14 @@ class Judge:
         self._llm: Any = None
 
     def ask(self, prompts: list[str]) -> list[str]:
-        from ifplay.models import build_llm, generation_kwargs
+        from ifplay.models import build_llm
 
         if not prompts:
             return []
         if self._llm is None:
             self._llm = build_llm(self.spec)
             self._llm.load()
-        kwargs = generation_kwargs(self.spec)
+        kwargs = sampling_kwargs(self.spec)
         answers: list[str] = []
         step = self.spec.batch_size
         for start in range(0, len(prompts), step):

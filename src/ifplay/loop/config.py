@@ -8,7 +8,7 @@ from pydantic import Field, field_validator
 
 from ifplay.config import Schema, load_config, read_yaml
 from ifplay.embedded import EMBEDDED_MODEL
-from ifplay.errors import ConfigError
+from ifplay.errors import ConfigError, first_line
 from ifplay.evaluation.engines import EVAL_BATCH_SIZE
 
 
@@ -182,7 +182,7 @@ def _check_model(name: str, source: Path) -> None:
     try:
         AutoConfig.from_pretrained(resolve_model_path(name))
     except Exception as err:
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        first = first_line(err)
         raise ConfigError(f"{source}: model: {name!r} cannot be loaded ({first})") from None
 
 

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ifplay.errors import IfplayError
+from ifplay.errors import IfplayError, first_line
 from ifplay.pipelines.resources import Capacity, cluster_capacity
 
 # Environment that decides what a step does, forwarded to the workers (a `ray start` daemon does
@@ -72,7 +72,7 @@ def on_ray(
     try:
         ray.init(address=address or "local", **options)
     except (ConnectionError, RuntimeError, ValueError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        first = first_line(err)
         where = f"{named_by} {address}" if address else "--ray (a new local Ray instance)"
         raise IfplayError(f"{where}: cannot connect to Ray ({first})") from None
     _on_ray = True

@@ -7,13 +7,14 @@
    by BFS/DFS tree search, batched over all trees of an input batch.
 3. splits:
    - `actor_dpo`: chosen = the refined answer the judge accepts, rejected = the original failing
-     answer (TRL conversational), with the token-level edit distance of the pair;
+     answer (TRL conversational), with `edit_distance`: the pair's Levenshtein distance in tokens
+     (words and single punctuation marks, `ifplay.edits.token_edit_distance`);
    - `refiner_sft`: `messages` dialogues: judgments (a critique whose verdict agrees with the
      final decision) and refinement steps along each successful path;
    - `refiner_dpo`: judgment pairs: chosen = a critique agreeing with the decision, rejected = one
      disagreeing.
-   stats.json holds the counts of every stage and the edit-distance distribution of SPaR pairs vs
-   independently sampled (passing, failing) pairs of the same prompts.
+   stats.json holds the counts of every stage and the edit-distance distribution (in tokens) of
+   SPaR pairs vs independently sampled (passing, failing) pairs of the same prompts.
 """
 
 import json
@@ -322,6 +323,7 @@ def spar_stats(
             "refiner_dpo": len(dpo),
         },
         "edit_distance": {
+            "unit": "tokens",
             "spar_pairs": _summary([p["edit_distance"] for p in actor]),
             "sampled_pairs": _summary(sampled),
         },

@@ -19,7 +19,7 @@ from distilabel.steps.tasks import Task
 from distilabel.typing import ChatType, StepOutput
 from pydantic import Field
 
-from ifplay.config import Schema
+from ifplay.config import MaxNewTokens, Schema, Temperature, TopP, sampling_kwargs
 from ifplay.steps.prompts import render_template
 from ifplay.steps.sandboxed import SandboxedStep
 
@@ -96,9 +96,9 @@ class JudgeSettings(Schema):
     """How the judge samples and votes (SPaR: 5 samples at temperature 0.7)."""
 
     n: int = Field(5, ge=1, description="Judge samples per response.")
-    temperature: float = Field(0.7, ge=0.0, le=5.0)
-    top_p: float = Field(1.0, gt=0.0, le=1.0)
-    max_new_tokens: int = Field(512, ge=1)
+    temperature: Temperature = 0.7
+    top_p: TopP = 1.0
+    max_new_tokens: MaxNewTokens = 512
     code_judge: CodeJudge = Field(
         "vote", description="Library constraints' code verifiers: off, vote or veto."
     )
@@ -177,13 +177,8 @@ class Judge:
         self.calls = 0
 
     def generation_kwargs(self) -> dict[str, Any]:
-        s = self.settings
-        return {
-            **self.llm.get_generation_kwargs(),
-            "max_new_tokens": s.max_new_tokens,
-            "temperature": s.temperature,
-            "top_p": s.top_p,
-        }
+        """The engine's generation kwargs with the judge's sampling on top."""
+        return sampling_kwargs(self.settings, self.llm.get_generation_kwargs())
 
     def judge(self, items: Sequence[JudgeItem]) -> list[Judgment]:
         """One `Judgment` per item, in order."""

@@ -27,7 +27,7 @@ from distilabel.steps.tasks import Task
 from distilabel.typing import ChatType, StepOutput
 from pydantic import Field
 
-from ifplay.config import Schema
+from ifplay.config import MaxNewTokens, Schema, Temperature, TopP, sampling_kwargs
 from ifplay.steps.judge import Judge, JudgeItem, JudgeSettings, Judgment, item_for
 from ifplay.steps.prompts import render_template
 from ifplay.steps.sandboxed import SandboxedStep
@@ -44,9 +44,9 @@ class SearchSettings(Schema):
     depth: int = Field(3, ge=1, description="Maximum refinement steps from the original response.")
     end_gate: float = Field(0.5, ge=0.0, lt=1.0, description="Success when a value exceeds it.")
     max_expansions: int = Field(12, ge=1, description="Budget: node expansions per tree.")
-    temperature: float = Field(0.7, ge=0.0, le=5.0)
-    top_p: float = Field(1.0, gt=0.0, le=1.0)
-    max_new_tokens: int = Field(1024, ge=1)
+    temperature: Temperature = 0.7
+    top_p: TopP = 1.0
+    max_new_tokens: MaxNewTokens = 1024
     require_markers: bool = Field(
         True, description="Drop refinements without <refined> markers (else use the whole reply)."
     )
@@ -246,12 +246,7 @@ class TreeSearch:
                 for tree, node in picks
             ],
             num_generations=s.branch,
-            **{
-                **self.llm.get_generation_kwargs(),
-                "max_new_tokens": s.max_new_tokens,
-                "temperature": s.temperature,
-                "top_p": s.top_p,
-            },
+            **sampling_kwargs(s, self.llm.get_generation_kwargs()),
         )
         self.counts.engine_calls += 1
         self.counts.refine_requests += len(picks) * s.branch

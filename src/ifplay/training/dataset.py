@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ifplay.errors import ConfigError, DataError
+from ifplay.errors import ConfigError, DataError, first_line
 from ifplay.training.recipe import Method, Recipe, TrlArgs
 
 JSONL_NAME = "data.jsonl"
@@ -174,10 +174,10 @@ def _guarded(load: Any, source: str) -> Any:
     except DataError:
         raise
     except Exception as err:  # datasets raises many types (FileNotFound, generation, schema errors)
-        detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        detail = first_line(err)
         cause = err.__cause__
         if cause is not None and str(cause).strip():
-            detail += f" ({str(cause).strip().splitlines()[0]})"
+            detail += f" ({first_line(cause)})"
         raise DataError(f"{source}: cannot load the dataset: {detail}") from None
 
 

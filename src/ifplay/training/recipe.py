@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 from ifplay.config import read_yaml
-from ifplay.errors import ConfigError
+from ifplay.errors import ConfigError, first_line
 
 Method = Literal["sft", "dpo"]
 METHODS: tuple[Method, ...] = ("sft", "dpo")
@@ -57,7 +57,7 @@ class Recipe:
             key = (err.argument_name or "").split("/")[0].lstrip("-") or "<recipe>"
             raise ConfigError(f"{self.path}: {key}: {err.message}") from None
         except (ValueError, TypeError) as err:
-            raise ConfigError(f"{self.path}: {_first_line(err)}") from None
+            raise ConfigError(f"{self.path}: {first_line(err)}") from None
         return TrlArgs(*parsed)
 
 
@@ -189,8 +189,3 @@ def _type_name(hint: Any) -> str:
     if isinstance(hint, type):
         return hint.__name__
     return str(hint).replace("typing.", "").replace("NoneType", "None")
-
-
-def _first_line(err: Exception) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
