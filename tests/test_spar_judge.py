@@ -7,7 +7,6 @@ from ifplay.constraints import get_family
 from ifplay.steps.judge import (
     Judge,
     JudgeItem,
-    JudgeResponses,
     JudgeSettings,
     Votes,
     parse_verdict,
@@ -95,19 +94,6 @@ def test_hybrid_judging_runs_library_verifiers_in_the_sandbox():
     assert plain.code == [] and plain.decision is True
     assert [j.decision for j in veto] == [True, False, False, True]
     assert voting.calls == 1  # one engine call for the whole batch
-
-
-def test_judge_responses_task_judges_every_response_of_every_row():
-    step = JudgeResponses(llm=SaysYes(), judge=JudgeSettings(n=2, code_judge="off"))
-    step.load()
-    try:
-        rows = [{"prompt": "a", "responses": ["x", "y"]}, {"prompt": "b", "responses": ["z"]}]
-        [out] = list(step.process(rows))
-    finally:
-        step.unload()
-    assert [len(row["judgments"]) for row in out] == [2, 1]
-    assert out[0]["judgments"][0]["verdicts"] == [True, True]
-    assert out[1]["judgments"][0]["decision"] is True
 
 
 def test_judge_samples_with_its_settings_over_the_engines_kwargs():

@@ -1,5 +1,6 @@
 """SPaR tree search on scripted judges: BFS/DFS order, budget, value cache, batching, hybrid."""
 
+import dataclasses
 import json
 import re
 
@@ -13,10 +14,13 @@ from ifplay.split_schemas import SPAR_ACTOR_DPO, SPAR_REFINER_SFT
 from ifplay.steps.judge import Judge, JudgeItem, JudgeSettings
 from ifplay.steps.tree_search import (
     SearchSettings,
+    Tree,
     TreeSearch,
     TreeSearchRefine,
+    TreeStatus,
     parse_refined,
     search_rows,
+    trees_of,
 )
 
 _CHECKED = re.compile(r'The answer to check:\n"""\n(.*?)\n"""', re.DOTALL)
@@ -107,6 +111,44 @@ def test_value_cache_judges_each_response_text_once_per_prompt():
     other = TreeLLM(fixed="same")
     _search(other, ["a"], prompt="q", branch=1, depth=1)
     assert sum(1 for t in other.seen if _CHECKED.search(t)) == 2
+
+
+def test_a_tree_reads_back_from_what_it_stores():
+    rows = [
+        {"prompt": "p", "responses": ["good", "tied", "r", "s"]},
+        {
+            "prompt": "q",
+            "responses": ["s", ""],
+            "verifiers": [["def f(r): ..."]],
+            "instructions": ["i"],
+        },
+    ]
+    llm = TreeLLM(yes={**VALUES, "good": 4, "tied": 2})
+    judge = JudgeSettings(n=4, code_judge="off")
+    found = []
+    for search in (
+        SearchSettings(branch=2, keep=2, depth=3, max_expansions=3),  # r solved, s out of budget
+        SearchSettings(branch=1, depth=1),  # r and s exhausted
+    ):
+        per_row, _ = search_rows(llm, rows, judge, search)
+        found += [(row, tree) for row, trees in zip(rows, per_row, strict=True) for tree in trees]
+    assert {tree.status for _, tree in found} == set(TreeStatus) - {TreeStatus.SEARCHING}
+    for row, tree in found:
+        stored = json.loads(json.dumps(tree.to_dict()))
+        assert stored["status"] == tree.status.value  # search_json holds plain strings
+        assert Tree.from_dict(stored, row) == tree
+        assert Tree.from_dict(stored, row).to_dict() == stored
+    row, budget = next((r, t) for r, t in found if t.status is TreeStatus.BUDGET)
+    assert budget.open  # unexpanded nodes are stored too
+    # a tree stored before `open` was reads with no open nodes
+    stored = budget.to_dict()
+    del stored["open"]
+    assert Tree.from_dict(stored, row) == dataclasses.replace(budget, open=[])
+    # a row's search_json reads back as its trees
+    row, solved = next((r, t) for r, t in found if t.status is TreeStatus.SOLVED)
+    row = {**row, "search_json": json.dumps([solved.to_dict()])}
+    assert trees_of(row) == [solved] and trees_of({"prompt": "p"}) == []
+    assert [n.response for n in trees_of(row)[0].path()] == ["r", "r.0", "r.0.1"]
 
 
 @pytest.mark.parametrize("strategy", ["bfs", "dfs"])

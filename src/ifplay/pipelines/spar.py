@@ -17,6 +17,7 @@
    SPaR pairs vs independently sampled (passing, failing) pairs of the same prompts.
 """
 
+import itertools
 import json
 import statistics
 from pathlib import Path
@@ -31,7 +32,13 @@ from ifplay.pipelines.resources import PipelineDeclaration, step_placement
 from ifplay.steps.judge import JudgeSettings
 from ifplay.steps.sandboxed import SandboxSettings
 from ifplay.steps.spar_prompts import PromptSettings
-from ifplay.steps.tree_search import SearchSettings
+from ifplay.steps.tree_search import (
+    SearchSettings,
+    Tree,
+    TreeStatus,
+    refine_messages,
+    trees_of,
+)
 
 
 class SparSplits(Schema):
@@ -151,10 +158,6 @@ def run_spar(
     return PipelineOutput(splits=splits, stats=stats)
 
 
-def _trees(row: dict[str, Any]) -> list[dict[str, Any]]:
-    return json.loads(row.get("search_json") or "[]")
-
-
 def actor_pairs(
     rows: list[dict[str, Any]], sampled_per_prompt: int
 ) -> tuple[list[dict[str, Any]], list[int]]:
@@ -164,94 +167,81 @@ def actor_pairs(
 
     pairs, sampled = [], []
     for row in rows:
-        trees = _trees(row)
+        trees = trees_of(row)
         seen = set()
         for tree in trees:
-            if tree["status"] != "solved":
+            if tree.status is not TreeStatus.SOLVED:
                 continue
-            root, best = tree["nodes"][0], tree["nodes"][tree["solution"]]
-            if (best["response"], root["response"]) in seen:
+            root, best = tree.root, tree.path()[-1]
+            if (best.response, root.response) in seen:
                 continue
-            seen.add((best["response"], root["response"]))
+            seen.add((best.response, root.response))
             pairs.append(
                 {
                     "prompt": user(row["prompt"]),
-                    "chosen": assistant(best["response"]),
-                    "rejected": assistant(root["response"]),
-                    "edit_distance": token_edit_distance(best["response"], root["response"]),
-                    "chosen_value": best["value"],
-                    "rejected_value": root["value"],
-                    "refine_depth": best["depth"],
+                    "chosen": assistant(best.response),
+                    "rejected": assistant(root.response),
+                    "edit_distance": token_edit_distance(best.response, root.response),
+                    "chosen_value": best.value,
+                    "rejected_value": root.value,
+                    "refine_depth": best.depth,
                     "instructions": row["instructions"],
                     "family_ids": row["family_ids"],
                 }
             )
-        good = [t["nodes"][0]["response"] for t in trees if t["status"] == "passed"]
-        bad = [t["nodes"][0]["response"] for t in trees if t["status"] not in ("passed", "tie")]
+        good = [t.root.response for t in trees if t.status is TreeStatus.PASSED]
+        bad = [
+            t.root.response for t in trees if t.status not in (TreeStatus.PASSED, TreeStatus.TIE)
+        ]
         combos = [(g, b) for g in good for b in bad][:sampled_per_prompt]
         sampled.extend(token_edit_distance(g, b) for g, b in combos)
     return pairs, sampled
 
 
 def refiner_rows(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(refiner SFT dialogues, judgment DPO pairs) from every decided node and solved path."""
+    """(refiner SFT dialogues, judgment DPO pairs) from every decided node and solved path.
+
+    Judgments: a critique whose verdict agrees with the node's decision is the SFT answer and the
+    chosen one; one that disagrees is the rejected one."""
     from ifplay.pairs import assistant
     from ifplay.steps.judge import judge_messages
-    from ifplay.steps.tree_search import refine_messages
 
     sft, dpo, judged = [], [], set()
     for row in rows:
-        for tree in _trees(row):
-            for node in tree["nodes"]:
-                key = (row["prompt"], node["response"])
-                if node["decision"] is None or key in judged:
+        for tree in trees_of(row):
+            for node in tree.nodes:
+                key = (row["prompt"], node.response)
+                decision = node.judgment.decision
+                if decision is None or key in judged:
                     continue
                 judged.add(key)
-                asked = judge_messages(row["prompt"], node["response"])
-                agree, disagree = _critiques(node)
+                asked = judge_messages(row["prompt"], node.response)
+                agree = node.judgment.critique_for(decision)
+                disagree = node.judgment.critique_for(not decision)
                 if agree:
-                    sft.append({"messages": asked + assistant(agree[0]), "task": "judge"})
+                    sft.append({"messages": asked + assistant(agree), "task": "judge"})
                 if agree and disagree:
                     dpo.append(
                         {
                             "prompt": asked,
-                            "chosen": assistant(agree[0]),
-                            "rejected": assistant(disagree[0]),
+                            "chosen": assistant(agree),
+                            "rejected": assistant(disagree),
                         }
                     )
-            if tree["status"] == "solved":
-                sft.extend(_refinement_dialogues(row["prompt"], tree, refine_messages))
+            sft.extend(_refinement_dialogues(tree))
     return sft, dpo
 
 
-def _critiques(node: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """Critiques whose verdict agrees / disagrees with the node's final decision."""
-    agree = [
-        c for c, v in zip(node["critiques"], node["verdicts"], strict=True) if v is node["decision"]
-    ]
-    disagree = [
-        c
-        for c, v in zip(node["critiques"], node["verdicts"], strict=True)
-        if v is not None and v is not node["decision"]
-    ]
-    return agree, disagree
-
-
-def _refinement_dialogues(prompt: str, tree: dict[str, Any], refine_messages: Any) -> list[dict]:
-    """One dialogue per step of the path from the root to the accepted answer."""
+def _refinement_dialogues(tree: Tree) -> list[dict]:
+    """One dialogue per step of the path from the root to the accepted answer (none unsolved)."""
     from ifplay.pairs import assistant
 
-    nodes = tree["nodes"]
-    path, node = [], nodes[tree["solution"]]
-    while node["parent"] is not None:
-        path.append((nodes[node["parent"]], node))
-        node = nodes[node["parent"]]
     out = []
-    for parent, child in reversed(path):
+    for parent, child in itertools.pairwise(tree.path()):
         asked = refine_messages(
-            prompt, parent["response"], parent["critique"], parent["failed_checks"]
+            tree.item.prompt, parent.response, parent.critique, parent.judgment.failed_checks
         )
-        answer = f"<refined>\n{child['response']}\n</refined>"
+        answer = f"<refined>\n{child.response}\n</refined>"
         out.append({"messages": asked + assistant(answer), "task": "refine"})
     return out
 
@@ -275,43 +265,38 @@ def spar_stats(
     dpo: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """Counts per stage: responses, root verdicts, votes, search, splits, edit distances."""
-    trees = [tree for row in rows for tree in _trees(row)]
-    nodes = [node for tree in trees for node in tree["nodes"] if not node["cached"]]
+    trees = [tree for row in rows for tree in trees_of(row)]
+    judgments = [node.judgment for tree in trees for node in tree.nodes if not node.cached]
     responses = [r for row in rows for r in row.get("responses") or []]
-    status = {
-        s: sum(1 for t in trees if t["status"] == s)
-        for s in ("passed", "tie", "solved", "exhausted", "budget")
-    }
+    status = {s: sum(1 for t in trees if t.status is s) for s in TreeStatus}
     counts: dict[str, int] = {}
     for row in rows:
         for key, value in json.loads(row.get("search_counts_json") or "{}").items():
             counts[key] = counts.get(key, 0) + value
-    solved = [t for t in trees if t["status"] == "solved"]
+    solved = [t for t in trees if t.status is TreeStatus.SOLVED]
     return {
         "prompts": {**prompt_stats, "kept": len(rows)},
         "responses": {"total": len(responses), "empty": sum(1 for r in responses if not r.strip())},
         "roots": {
             "judged": len(trees),
-            "accepted": status["passed"],
-            "rejected": len(trees) - status["passed"] - status["tie"],
-            "tie_dropped": status["tie"],
+            "accepted": status[TreeStatus.PASSED],
+            "rejected": len(trees) - status[TreeStatus.PASSED] - status[TreeStatus.TIE],
+            "tie_dropped": status[TreeStatus.TIE],
         },
         "votes": {
-            "nodes_judged": len(nodes),
-            "llm_yes": sum(v is True for n in nodes for v in n["verdicts"]),
-            "llm_no": sum(v is False for n in nodes for v in n["verdicts"]),
-            "llm_abstained": sum(v is None for n in nodes for v in n["verdicts"]),
-            "code_passed": sum(ok for n in nodes for ok in n["code"]),
-            "code_failed": sum(not ok for n in nodes for ok in n["code"]),
+            "nodes_judged": len(judgments),
+            "llm_yes": sum(v is True for j in judgments for v in j.verdicts),
+            "llm_no": sum(v is False for j in judgments for v in j.verdicts),
+            "llm_abstained": sum(v is None for j in judgments for v in j.verdicts),
+            "code_passed": sum(ok for j in judgments for ok in j.code),
+            "code_failed": sum(not ok for j in judgments for ok in j.code),
         },
         "search": {
-            "solved": status["solved"],
-            "exhausted": status["exhausted"],
-            "out_of_budget": status["budget"],
-            "expansions": sum(t["expansions"] for t in trees),
-            "mean_solution_depth": round(
-                statistics.fmean(t["nodes"][t["solution"]]["depth"] for t in solved), 2
-            )
+            "solved": status[TreeStatus.SOLVED],
+            "exhausted": status[TreeStatus.EXHAUSTED],
+            "out_of_budget": status[TreeStatus.BUDGET],
+            "expansions": sum(len(t.expanded) for t in trees),
+            "mean_solution_depth": round(statistics.fmean(t.path()[-1].depth for t in solved), 2)
             if solved
             else None,
             **counts,

@@ -5,23 +5,20 @@ Hybrid judging: when a prompt's constraints come from ifplay's constraint librar
 verifiers run in the sandbox and either vote (`code_judge: vote`, each constraint casts
 `code_weight` votes) or veto (`code_judge: veto`: one failed constraint makes the verdict "no").
 
-`Judge` judges a batch of (prompt, response) items with ONE engine call; the tree search and the
-`JudgeResponses` task both use it.
+`Judge` judges a batch of (prompt, response) items with ONE engine call; the tree search
+(`ifplay.steps.tree_search`) uses it.
 """
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from distilabel.steps import StepInput
-from distilabel.steps.tasks import Task
-from distilabel.typing import ChatType, StepOutput
+from distilabel.typing import ChatType
 from pydantic import Field
 
 from ifplay.config import MaxNewTokens, Schema, Temperature, TopP, sampling_kwargs
 from ifplay.steps.prompts import render_template
-from ifplay.steps.sandboxed import SandboxedStep
 
 CodeJudge = Literal["off", "vote", "veto"]
 VERDICT_MARKER = "Verdict:"
@@ -156,6 +153,19 @@ class Judgment:
             "decision": self.decision,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Judgment":
+        """The judgment `to_dict` wrote (`value` and `decision` follow from the votes)."""
+        return cls(
+            critiques=list(data["critiques"]),
+            verdicts=list(data["verdicts"]),
+            code=list(data["code"]),
+            votes=Votes(
+                yes=data["yes"], no=data["no"], abstained=data["abstained"], vetoed=data["vetoed"]
+            ),
+            failed_checks=list(data["failed_checks"]),
+        )
+
 
 def judge_messages(prompt: str, response: str) -> ChatType:
     """The chat sent to the judge for one response."""
@@ -237,43 +247,6 @@ class Judge:
                     results[index].append((text, passed))
                     row += len(group)
         return results
-
-
-class JudgeResponses(SandboxedStep, Task):
-    """Judge every response of every row (one engine call per input batch).
-
-    Input columns: prompt, responses, verifiers (optional: one function list per constraint),
-    instructions (optional: the constraint texts). Output columns: judgments (one dict per response:
-    critiques, verdicts, code, yes/no/abstained, value, decision).
-    """
-
-    judge: JudgeSettings = JudgeSettings()
-
-    @property
-    def inputs(self) -> dict[str, bool]:  # type: ignore[override]
-        return {"prompt": True, "responses": True, "verifiers": False, "instructions": False}
-
-    @property
-    def outputs(self) -> list[str]:
-        return ["judgments"]
-
-    def format_input(self, input: dict[str, Any]) -> ChatType:  # noqa: A002
-        return judge_messages(input["prompt"], (input.get("responses") or [""])[0])
-
-    def format_output(self, output: str | None, input: dict[str, Any] | None = None) -> dict:  # noqa: A002
-        return {}  # unused: `process` judges whole batches
-
-    def process(self, inputs: StepInput) -> StepOutput:  # type: ignore[override]
-        items = [
-            (index, item_for(row, response))
-            for index, row in enumerate(inputs)
-            for response in row.get("responses") or []
-        ]
-        judgments = Judge(self.llm, self.judge, self.sandbox).judge([item for _, item in items])
-        by_row: dict[int, list[dict[str, Any]]] = {i: [] for i in range(len(inputs))}
-        for (index, _), judgment in zip(items, judgments, strict=True):
-            by_row[index].append(judgment.to_dict())
-        yield [{**row, "judgments": by_row[i]} for i, row in enumerate(inputs)]
 
 
 def item_for(row: dict[str, Any], response: str) -> JudgeItem:

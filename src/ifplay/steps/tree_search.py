@@ -18,8 +18,9 @@ search, not with the number of trees. Judgments are cached by (prompt, response 
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any, Literal
 
 from distilabel.steps import StepInput
@@ -74,6 +75,26 @@ def refine_messages(prompt: str, response: str, critique: str, failed: Sequence[
     return [{"role": "user", "content": text}]
 
 
+class TreeStatus(StrEnum):
+    """Where a tree stands; the value is what `search_json` stores (`Tree.to_dict`).
+
+    - searching: the root was rejected and the search goes on (only while `TreeSearch.run` runs);
+    - passed: the judge accepted the root; not searched;
+    - tie: the judge's majority on the root was undecided; not searched, and dropped from every
+      split;
+    - solved: a refinement's value exceeded `end_gate`; `Tree.solution` is that node;
+    - exhausted: no open node was left within `depth`;
+    - budget: the tree used its `max_expansions` (nodes may remain open).
+    """
+
+    SEARCHING = "searching"
+    PASSED = "passed"
+    TIE = "tie"
+    SOLVED = "solved"
+    EXHAUSTED = "exhausted"
+    BUDGET = "budget"
+
+
 @dataclass
 class Node:
     """One response in a tree: its judgment and where it came from."""
@@ -94,18 +115,46 @@ class Node:
         """What the refiner is told: the first critique that voted no (or any critique)."""
         return self.judgment.critique_for(False) or next(iter(self.judgment.critiques), "")
 
+    def to_dict(self) -> dict[str, Any]:
+        """The node, its judgment (`Judgment.to_dict`) and `critique` (derived, for readers)."""
+        return {
+            "id": self.id,
+            "parent": self.parent,
+            "depth": self.depth,
+            "response": self.response,
+            "cached": self.cached,
+            "critique": self.critique,
+            **self.judgment.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Node":
+        """The node `to_dict` wrote."""
+        return cls(
+            id=data["id"],
+            response=data["response"],
+            depth=data["depth"],
+            parent=data["parent"],
+            judgment=Judgment.from_dict(data),
+            cached=data["cached"],
+        )
+
 
 @dataclass
 class Tree:
-    """The search over one rejected response. `status`: searching, solved, exhausted (nothing left
-    within depth) or budget (out of expansions)."""
+    """The search over one judged response: `nodes[0]` is that response (the root), `open` the
+    nodes still to expand, `expanded` the expanded ones in order, `status` a `TreeStatus`."""
 
     item: JudgeItem
     nodes: list[Node]
     open: list[int] = field(default_factory=list)
     expanded: list[int] = field(default_factory=list)
-    status: str = "searching"
+    status: TreeStatus = TreeStatus.SEARCHING
     solution: int | None = None
+
+    @property
+    def root(self) -> Node:
+        return self.nodes[0]
 
     def path(self) -> list[Node]:
         """Root ... solution (empty when unsolved)."""
@@ -119,24 +168,36 @@ class Tree:
             node = self.nodes[node.parent]
 
     def to_dict(self) -> dict[str, Any]:
+        """What `search_json` stores per tree; `Tree.from_dict` reads it back."""
         return {
-            "status": self.status,
+            "status": self.status.value,
             "expansions": len(self.expanded),
             "expanded": self.expanded,
+            "open": self.open,
             "solution": self.solution,
-            "nodes": [
-                {
-                    "id": n.id,
-                    "parent": n.parent,
-                    "depth": n.depth,
-                    "response": n.response,
-                    "cached": n.cached,
-                    "critique": n.critique,
-                    **n.judgment.to_dict(),
-                }
-                for n in self.nodes
-            ],
+            "nodes": [n.to_dict() for n in self.nodes],
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], row: dict[str, Any]) -> "Tree":
+        """The tree `to_dict` wrote. `row` is the prompt row it was searched for (as given to
+        `search_rows`, the one whose `search_json` holds it): it gives the tree's `item` (prompt,
+        verifiers, instructions), which `to_dict` leaves to the row. Trees written before `open`
+        was stored read with no open nodes."""
+        nodes = [Node.from_dict(node) for node in data["nodes"]]
+        return cls(
+            item=item_for(row, nodes[0].response),
+            nodes=nodes,
+            open=list(data.get("open", [])),
+            expanded=list(data["expanded"]),
+            status=TreeStatus(data["status"]),
+            solution=data["solution"],
+        )
+
+
+def trees_of(row: dict[str, Any]) -> list[Tree]:
+    """The trees `TreeSearchRefine` stored in `row` (its `search_json`; none when empty)."""
+    return [Tree.from_dict(data, row) for data in json.loads(row.get("search_json") or "[]")]
 
 
 @dataclass
@@ -189,9 +250,9 @@ class TreeSearch:
         for item, (judgment, _) in zip(items, self.judge_cached(items), strict=True):
             tree = Tree(item=item, nodes=[Node(0, item.response, 0, None, judgment)], open=[0])
             if judgment.decision is True:
-                tree.status, tree.open = "passed", []
+                tree.status, tree.open = TreeStatus.PASSED, []
             elif judgment.decision is None:
-                tree.status, tree.open = "tie", []
+                tree.status, tree.open = TreeStatus.TIE, []
             trees.append(tree)
         return trees
 
@@ -212,12 +273,12 @@ class TreeSearch:
                 tree.nodes.append(node)
                 new.setdefault(id(tree), []).append(node)
             for tree in trees:
-                if tree.status == "searching":
+                if tree.status is TreeStatus.SEARCHING:
                     self._update(tree, new.get(id(tree), []))
 
     def _pick(self, tree: Tree) -> list[Node]:
         """The nodes this tree expands this round (and its status when it has none left)."""
-        if tree.status != "searching":
+        if tree.status is not TreeStatus.SEARCHING:
             return []
         s = self.settings
         budget = s.max_expansions - len(tree.expanded)
@@ -231,7 +292,7 @@ class TreeSearch:
                 if s.strategy == "dfs":
                     break
         if not picked:
-            tree.status = "budget" if budget <= 0 else "exhausted"
+            tree.status = TreeStatus.BUDGET if budget <= 0 else TreeStatus.EXHAUSTED
         tree.expanded.extend(node.id for node in picked)
         return picked
 
@@ -270,7 +331,7 @@ class TreeSearch:
         s = self.settings
         ranked = sorted(children, key=lambda n: (-n.value, n.id))
         if ranked and ranked[0].value > s.end_gate:
-            tree.status, tree.solution, tree.open = "solved", ranked[0].id, []
+            tree.status, tree.solution, tree.open = TreeStatus.SOLVED, ranked[0].id, []
             return
         kept = [n.id for n in ranked[: s.keep]]
         if s.strategy == "dfs":
@@ -284,8 +345,9 @@ class TreeSearchRefine(SandboxedStep, Task):
     whole input batch (all responses of all rows).
 
     Input columns: prompt, responses, verifiers (optional), instructions (optional).
-    Output columns: search_json (one JSON tree per response: status, expansions, nodes with their
-    judgments), search_counts_json (this batch's counts, on the batch's first row; "" elsewhere).
+    Output columns: search_json (a JSON list, one `Tree.to_dict` per non-empty response: status,
+    expansions, nodes with their judgments; `trees_of` reads it back), search_counts_json (this
+    batch's counts, on the batch's first row; "" elsewhere).
     """
 
     judge: JudgeSettings = JudgeSettings()
