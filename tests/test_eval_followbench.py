@@ -647,24 +647,34 @@ def stub_judge(self: Any, prompts: list[str]) -> list[str]:
     return answers
 
 
-def test_all_categories_and_levels_end_to_end(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def score(
+    tmp_path: Path, responses: list[dict[str, str]], tasks: list[str], judged: bool = False
+) -> dict[str, Any]:
+    """`run_eval` on `responses` (written to a file) against the FollowBench files in
+    `tmp_path/followbench`, with the stub judge model named when `judged`."""
     from ifplay.evaluation import run_eval
-    from ifplay.evaluation.judge import Judge
 
-    responses = write_handmade_followbench(tmp_path / "followbench")
     responses_file = tmp_path / "responses.jsonl"
     responses_file.write_text("".join(json.dumps(r) + "\n" for r in responses))
-    monkeypatch.setattr(Judge, "ask", stub_judge)
-    results = run_eval(
+    judge = ModelSpec(name="stub-judge", temperature=0.0) if judged else None
+    return run_eval(
         ModelSpec(),
-        ["followbench"],
+        tasks,
         tmp_path / "out",
-        judge=ModelSpec(name="stub-judge", temperature=0.0),
+        judge=judge,
         responses=responses_file,
         data={"followbench": tmp_path / "followbench"},
     )
+
+
+def test_all_categories_and_levels_end_to_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ifplay.evaluation.judge import Judge
+
+    responses = write_handmade_followbench(tmp_path / "followbench")
+    monkeypatch.setattr(Judge, "ask", stub_judge)
+    results = score(tmp_path, responses, ["followbench"], judged=True)
     m = results["metrics"]
     one_group = {"hsr": 3 / 5, "ssr": (1 + 1 + 2 / 3 + 1 + 0) / 5, "csl": 2.0}
     for category in ("situation", "style", "format"):
@@ -705,18 +715,9 @@ def test_all_categories_and_levels_end_to_end(
 
 
 def test_without_a_judge_only_the_rule_scored_rows_run(tmp_path: Path) -> None:
-    from ifplay.evaluation import run_eval
 
     responses = write_handmade_followbench(tmp_path / "followbench")
-    responses_file = tmp_path / "responses.jsonl"
-    responses_file.write_text("".join(json.dumps(r) + "\n" for r in responses))
-    results = run_eval(
-        ModelSpec(),
-        ["followbench"],
-        tmp_path / "out",
-        responses=responses_file,
-        data={"followbench": tmp_path / "followbench"},
-    )
+    results = score(tmp_path, responses, ["followbench"])
     assert results["tasks"] == ["followbench/rules"] and results["judge"] is None
     assert results["metrics"]["followbench/hsr"] == pytest.approx(4 / 5)
 
@@ -776,18 +777,9 @@ def write_real_subset(shared_data: Path, folder: Path) -> list[dict[str, str]]:
 def test_rules_task_scores_every_category_without_a_judge(
     tmp_path: Path, shared_data: Path
 ) -> None:
-    from ifplay.evaluation import run_eval
 
     responses = write_real_subset(shared_data, tmp_path / "followbench")
-    responses_file = tmp_path / "responses.jsonl"
-    responses_file.write_text("".join(json.dumps(r) + "\n" for r in responses))
-    results = run_eval(
-        ModelSpec(),
-        ["followbench:rules"],
-        tmp_path / "out",
-        responses=responses_file,
-        data={"followbench": tmp_path / "followbench"},
-    )
+    results = score(tmp_path, responses, ["followbench:rules"])
     m = results["metrics"]
     assert results["tasks"] == ["followbench/rules"] and results["judge"] is None
     assert results["samples"] == {"followbench/rules": 25}
@@ -805,12 +797,9 @@ def test_rules_task_scores_every_category_without_a_judge(
 def test_a_category_mixes_rule_and_judge_scores_and_sets_unparsed_apart(
     tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ifplay.evaluation import run_eval
     from ifplay.evaluation.judge import Judge
 
     responses = write_real_subset(shared_data, tmp_path / "followbench")
-    responses_file = tmp_path / "responses.jsonl"
-    responses_file.write_text("".join(json.dumps(r) + "\n" for r in responses))
     asked: list[str] = []
 
     def recording_judge(self: Any, prompts: list[str]) -> list[str]:
@@ -818,14 +807,7 @@ def test_a_category_mixes_rule_and_judge_scores_and_sets_unparsed_apart(
         return stub_judge(self, prompts)
 
     monkeypatch.setattr(Judge, "ask", recording_judge)
-    results = run_eval(
-        ModelSpec(),
-        ["followbench:content"],
-        tmp_path / "out",
-        judge=ModelSpec(name="stub-judge", temperature=0.0),
-        responses=responses_file,
-        data={"followbench": tmp_path / "followbench"},
-    )
+    results = score(tmp_path, responses, ["followbench:content"], judged=True)
     m = results["metrics"]
     assert len(asked) == 5 and not any("name[" in p for p in asked)  # E2E rows stay with the rule
     # judged group 9 passes levels 1-4 and is unparsed at 5; E2E group 14 passes 1, 2, 3 and 5

@@ -183,6 +183,16 @@ def repetitive(text: str, min_unique: float = 0.5) -> bool:
     )
 
 
+def finished_answers(answers: list[str], capped: list[bool]) -> list[str]:
+    """Each answer stripped; a capped one cut back to its last complete sentence ("" if none)."""
+    from ifplay.constraints.repair import finish_answer
+
+    return [
+        finish_answer(text) if cap else text.strip()
+        for text, cap in zip(answers, capped, strict=True)
+    ]
+
+
 def choose_pair(
     constraints: list[dict[str, Any]], answers: list[str], capped: list[bool]
 ) -> dict[str, Any]:
@@ -193,7 +203,7 @@ def choose_pair(
     "dropped".
     """
     from ifplay.constraints import Constraint
-    from ifplay.constraints.repair import finish_answer, repair_answer
+    from ifplay.constraints.repair import repair_answer
 
     checks = [Constraint.from_dict(c) for c in constraints]
     passes = [
@@ -209,10 +219,7 @@ def choose_pair(
     chosen = next((a for a, ok in zip(answers, passes, strict=True) if ok), None)
     if chosen is not None:
         return {"chosen": chosen, "rejected": rejected, "how": "as written"}
-    finished = [
-        finish_answer(text) if cap else text.strip()
-        for text, cap in zip(answers, capped, strict=True)
-    ]
+    finished = finished_answers(answers, capped)
     for index, text in enumerate(finished):
         others = finished[:index] + finished[index + 1 :]
         repaired = repair_answer(text, checks, others) if text else None
@@ -273,7 +280,7 @@ def graft_splits(
     gives an SFT row and no pair.
     """
     from ifplay.constraints import Constraint
-    from ifplay.constraints.repair import finish_answer, repair_answer
+    from ifplay.constraints.repair import repair_answer
     from ifplay.pairs import assistant, user
 
     sft, dpo, fates = [], [], []
@@ -283,10 +290,7 @@ def graft_splits(
         answer = choose_pair([], row["responses"], row_capped)["chosen"]
         if answer is None:
             continue
-        finished = [
-            finish_answer(text) if cap else text.strip()
-            for text, cap in zip(row["responses"], row_capped, strict=True)
-        ]
+        finished = finished_answers(row["responses"], row_capped)
         others = [text for text in finished if text and text != answer]
         rng = random.Random(f"{seed}:graft:{row['prompt_id']}")
         for _ in range(grafts):
