@@ -3,7 +3,8 @@
 Each verb lives in `ifplay/commands/<verb>.py` and exposes `register(subparsers)`, which adds its parser
 and sets `handler=<function(args) -> int>`. Verbs are discovered automatically; heavy imports happen
 inside handlers so `ifplay --help` stays fast. User errors (`IfplayError`) print one line on stderr and
-exit with their code (2 for bad input); nothing else is printed.
+exit with their code (2 for bad input); nothing else is printed. Work stopped on its time budget
+(`--stop-after`) says so in one line and exits 75, so a script can rerun it to continue.
 """
 
 import argparse
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 
 import ifplay.commands
 from ifplay import __version__
+from ifplay.budget import StoppedOnBudget
 from ifplay.errors import IfplayError
 
 
@@ -47,6 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except IfplayError as err:
         print(f"ifplay: error: {err}", file=sys.stderr)
         return err.exit_code
+    except StoppedOnBudget as stop:
+        print(f"ifplay: stopped: {stop}", file=sys.stderr)
+        return stop.exit_code
     except KeyboardInterrupt:
         print("ifplay: interrupted", file=sys.stderr)
         return 130

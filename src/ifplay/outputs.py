@@ -29,21 +29,25 @@ def staging_path(final: Path) -> Path:
 
 
 @contextmanager
-def staged_folder(final: Path, force: bool = False) -> Iterator[Path]:
-    """Yield a staging folder that becomes `final` atomically when the block exits cleanly."""
+def staged_folder(final: Path, force: bool = False, resumable: bool = False) -> Iterator[Path]:
+    """Yield a staging folder that becomes `final` atomically when the block exits cleanly.
+
+    `resumable`: the staging folder holds work a rerun continues (training checkpoints): one found at
+    entry is kept, and one left by an error or interruption too; otherwise both are removed.
+    """
     check_output_free(final, force)
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = staging_path(final)
-    if staging.exists():
+    if staging.exists() and not resumable:
         shutil.rmtree(staging)
-    staging.mkdir()
+    staging.mkdir(exist_ok=True)
     try:
         yield staging
         if final.exists():
             shutil.rmtree(final)
         staging.rename(final)
     finally:
-        if staging.exists():
+        if staging.exists() and not resumable:
             shutil.rmtree(staging, ignore_errors=True)
 
 

@@ -1,5 +1,8 @@
 """`ifplay train RECIPE`: run a TRL recipe in-process, with data, model and output filled in.
 
+A killed or stopped run resumes from its newest checkpoint when rerun with the same arguments
+(`ifplay.training.checkpoints`; the recipe's `save_steps` sets how often checkpoints are saved).
+
 Run it under `accelerate launch ... -m ifplay.cli train ...` to train on several processes (DDP,
 DeepSpeed ZeRO-3): every rank runs the recipe and the main one writes the model folder.
 """
@@ -40,15 +43,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="set any recipe key, the value read as YAML (e.g. --set learning_rate=1.0e-6); "
         "repeatable",
     )
+    parser.add_argument(
+        "--stop-after",
+        metavar="DURATION",
+        help="time budget (90m, 2h, 1h30m): save a checkpoint and stop once it is spent (exit 75); "
+        "rerun the same command to continue",
+    )
     parser.add_argument("--force", action="store_true", help="replace an existing output folder")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ifplay.budget import deadline_after
     from ifplay.errors import IfplayError
     from ifplay.training import run_recipe
     from ifplay.training.settings import parse_settings
 
+    deadline = deadline_after(args.stop_after)
     overrides = parse_settings(args.settings)
     if args.max_steps is not None:
         if args.max_steps < 1:
@@ -62,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         output_dir=args.output,
         overrides=overrides,
         force=args.force,
+        deadline=deadline,
     )
     if int(os.environ.get("RANK", "0")) != 0:  # under accelerate launch: the main rank reports
         return 0

@@ -13,14 +13,23 @@ only the main process checks, creates and renames the staging folder and writes 
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ifplay.budget import StoppedOnBudget
 from ifplay.errors import ConfigError
 from ifplay.models import resolve_model_path
 from ifplay.outputs import check_output_free, staged_folder, staging_path
+from ifplay.training.checkpoints import (
+    checkpoints,
+    deadline_callback,
+    finish_staging,
+    progress_callback,
+    resume_point,
+    run_fingerprint,
+)
 from ifplay.training.dataset import DATASET_KEYS, load_train_data
 from ifplay.training.recipe import load_recipe
 from ifplay.training.result import TrainResult, numeric_history, summarize
@@ -38,6 +47,8 @@ def run_recipe(
     output_dir: str | Path | None = None,
     overrides: dict[str, Any] | None = None,
     force: bool = False,
+    deadline: float | None = None,
+    callbacks: Sequence[Any] = (),
 ) -> TrainResult:
     """Train `recipe_path` (a `recipes/*.yaml` TRL recipe) and return what was trained where.
 
@@ -49,6 +60,12 @@ def run_recipe(
     output_dir: final model folder; replaces the recipe's `output_dir`. Must not exist unless `force`.
     overrides: any other recipe keys (e.g. {"max_steps": 2, "learning_rate": 1e-6}), checked like
         the recipe itself.
+    deadline: a `time.time()` value; at the first optimizer step ending after it, training saves a
+        checkpoint and stops, and `StoppedOnBudget` is raised (rerun to continue).
+    callbacks: extra `TrainerCallback`s for this run.
+
+    A rerun of a killed or stopped run resumes from its newest sound checkpoint (see
+    `ifplay.training.checkpoints`; the recipe sets how often they are saved).
     """
     started = time.time()
     extra = dict(overrides or {})
@@ -81,15 +98,29 @@ def run_recipe(
     from accelerate import PartialState
 
     state = PartialState()  # set up by recipe.parse() (TrainingArguments), as the trainer uses it
-    with rank_staged_folder(final, force, state) as staging:
-        args.training.output_dir = str(staging)
+    fingerprint = run_fingerprint(recipe.values, start_path, data.train)
+    with rank_staged_folder(final, force, state, fingerprint) as (staging, resume):
+        args.training.output_dir = str(staging)  # TRL's checkpoints land here, kept across reruns
         trainer = build_trainer(recipe.method, args, data, ref_path)
+        trainer.add_callback(progress_callback(staging))
+        if deadline is not None:
+            trainer.add_callback(deadline_callback(deadline))
+        for callback in callbacks or ():
+            trainer.add_callback(callback)
         import torch
 
         with (
             torch.enable_grad()
         ):  # an eval earlier in the process may have turned grad off globally
-            output = trainer.train(resume_from_checkpoint=args.training.resume_from_checkpoint)
+            output = trainer.train(
+                resume_from_checkpoint=args.training.resume_from_checkpoint or resume
+            )
+        if trainer.state.global_step < trainer.state.max_steps:
+            raise StoppedOnBudget(
+                f"train stopped on its time budget at step {trainer.state.global_step}"
+                f"/{trainer.state.max_steps}; checkpoint kept in {staging}: rerun the same "
+                "command to continue"
+            )
         trainer.save_model(str(staging))
         history = trainer.state.log_history
         result = TrainResult(
@@ -109,6 +140,7 @@ def run_recipe(
         )
         if state.is_main_process:
             result.write(staging)
+            finish_staging(staging)  # the model is saved: its checkpoints can go
     accelerator = trainer.accelerator
     del trainer  # with the accelerator's references, so the DDP wrapper goes before its group
     end_processes(accelerator)
@@ -124,17 +156,23 @@ def end_processes(accelerator: Any) -> None:
 
 
 @contextmanager
-def rank_staged_folder(final: Path, force: bool, state: "PartialState") -> Iterator[Path]:
-    """`staged_folder(final)` shared by every rank: the main process creates it before the others
-    enter the block and renames it once all of them have left it. One process: `staged_folder`."""
+def rank_staged_folder(
+    final: Path, force: bool, state: "PartialState", fingerprint: str
+) -> Iterator[tuple[Path, str | None]]:
+    """A resumable `staged_folder(final)` shared by every rank, and the checkpoint to resume from
+    (None: from the start). The main process creates the folder and picks the checkpoint
+    (`resume_point`) before the others enter the block, and renames it once all have left it."""
     if state.is_main_process:
-        with staged_folder(final, force=force) as staging:
-            state.wait_for_everyone()  # the folder exists: the other ranks may start
-            yield staging
+        with staged_folder(final, force=force, resumable=True) as staging:
+            resume = resume_point(staging, fingerprint)
+            state.wait_for_everyone()  # the folder is ready: the other ranks may start
+            yield staging, None if resume is None else str(resume)
             state.wait_for_everyone()  # every rank has saved: the folder may be renamed
     else:
         state.wait_for_everyone()
-        yield staging_path(final)
+        staging = staging_path(final)
+        found = checkpoints(staging)  # the main process has removed damaged ones
+        yield staging, str(found[0]) if found else None
         state.wait_for_everyone()
 
 
