@@ -73,16 +73,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="local data for a task family, e.g. followbench=data/followbench (repeatable)",
     )
     parser.add_argument("--data-source", choices=["auto", "local", "hub"], default="auto")
+    parser.add_argument(
+        "--stop-after",
+        metavar="DURATION",
+        help="time budget (90m, 2h): keep the answers so far and stop once it is spent (exit 75); "
+        "rerun the same command to continue",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ifplay.budget import deadline_after
     from ifplay.config import ModelSpec, load_config, validate_config
     from ifplay.embedded import EMBEDDED_MODEL
     from ifplay.errors import IfplayError
     from ifplay.evaluation import DEFAULT_TASKS, run_eval
     from ifplay.evaluation.engines import EVAL_BATCH_SIZE, auto_engine
 
+    deadline = deadline_after(args.stop_after)
     engine = args.engine
     if engine == "auto":
         engine = "transformers" if args.responses else auto_engine()
@@ -125,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
         responses=args.responses,
         data=data,
         data_source=args.data_source,
+        deadline=deadline,
     )
     for key, value in results["metrics"].items():
         print(f"{key:<44}{value:.4f}")

@@ -5,6 +5,7 @@ The self-play loop calls it after every iteration; `ifplay eval` is a thin wrapp
 
 import functools
 import platform
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -16,8 +17,9 @@ from ifplay import __version__
 from ifplay.config import ModelSpec
 from ifplay.errors import DataError, IfplayError
 from ifplay.evaluation.data import DATA_SOURCES, DataRequest, DataSourcePolicy
-from ifplay.evaluation.engines import build_eval_model
+from ifplay.evaluation.engines import EVAL_BATCH_SIZE, build_eval_model
 from ifplay.evaluation.judge import judging_with
+from ifplay.evaluation.kept_answers import AnswerBook, keep_answers, keep_folder, model_fingerprint
 from ifplay.evaluation.offline import prepare_offline
 from ifplay.evaluation.registry import (
     SelectedTask,
@@ -31,6 +33,8 @@ from ifplay.evaluation.results import details_filename, flatten_metrics, write_o
 from ifplay.models import resolve_model_path
 
 DEFAULT_TASKS: tuple[str, ...] = ("ifeval", "sharegpt_ppl")
+# Answers kept per group of this many batches: a kill loses at most one group's work.
+ANSWER_GROUP_BATCHES = 4
 
 
 def keeps_grad_mode(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -59,6 +63,7 @@ def run_eval(
     responses: Path | None = None,
     data: Mapping[str, Path] | None = None,
     data_source: DataSourcePolicy = "auto",
+    deadline: float | None = None,
 ) -> dict[str, Any]:
     """Evaluate `model` on `tasks` with lighteval; write `output_dir/results.json` and return its content.
 
@@ -76,6 +81,11 @@ def run_eval(
         responses: score the responses in this JSONL file (`prompt`, `response`) instead of generating.
         data: local data per task family, e.g. `{"followbench": Path("data/followbench")}`.
         data_source: `auto` (local copy first, then the Hub), `local` or `hub` (see `evaluation.data`).
+        deadline: a `time.time()` value; once it has passed, generation stops at the next kept
+            group of answers and `StoppedOnBudget` is raised.
+
+    Generated answers are kept as they finish (`ifplay.evaluation.kept_answers`): a rerun of a
+    killed or stopped eval into the same `output_dir` generates only the missing ones.
 
     Returns:
         A JSON-ready dict (also `results.json`). Keys:
@@ -118,6 +128,16 @@ def run_eval(
         else:
             longest = max((t for t in task_tokens.values() if t), default=256)
             lighteval_model = build_eval_model(model, max_new_tokens, cache, longest)
+            fingerprint = {
+                "model": model_fingerprint(resolve_model_path(model.name)),
+                "spec": model.model_dump(mode="json"),
+                "tokens": task_tokens,
+                "tasks": [s.key for s in selected],
+                "limit": limit,
+            }
+            kept = AnswerBook(keep_folder(Path(output_dir)), fingerprint)
+            group = ANSWER_GROUP_BATCHES * (model.batch_size or EVAL_BATCH_SIZE)
+            keep_answers(lighteval_model, kept, group, deadline)
         eos_id = getattr(getattr(lighteval_model, "tokenizer", None), "eos_token_id", None)
         pipeline = _run_pipeline(
             lighteval_model, selected, datasets, limit, max_new_tokens, judge, Path(scratch)
@@ -161,6 +181,7 @@ def run_eval(
         "details": {key: details_filename(key) for key in details},
     }
     write_outputs(Path(output_dir), results, details)
+    shutil.rmtree(keep_folder(Path(output_dir)), ignore_errors=True)
     return results
 
 

@@ -7,7 +7,8 @@ requests are in flight at once; vLLM's continuous batching schedules them. Log-l
 (`sharegpt_ppl`) are refused: run them on the transformers engine.
 """
 
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -77,9 +78,19 @@ def served_eval_model(spec: ModelSpec, path: str, generation: Any, cache_dir: Pa
                 output_tokens=[list(getattr(c, "token_ids", None) or []) for c in choices],
             )
 
+        def answers_as_completed(self, docs: list[Doc]) -> Iterator[tuple[int, ModelResponse]]:
+            """(index in `docs`, answer) as each request finishes; all are in flight at once."""
+            pool = ThreadPoolExecutor(max_workers=min(CONCURRENT_REQUESTS, len(docs) or 1))
+            try:
+                futures = {pool.submit(self._answer, doc): i for i, doc in enumerate(docs)}
+                for future in as_completed(futures):
+                    yield futures[future], future.result()
+            finally:  # a consumer that stops early leaves nothing queued behind it
+                pool.shutdown(wait=True, cancel_futures=True)
+
         def greedy_until(self, docs: list[Doc]) -> list[ModelResponse]:
-            with ThreadPoolExecutor(max_workers=min(CONCURRENT_REQUESTS, len(docs) or 1)) as pool:
-                return list(pool.map(self._answer, docs))
+            answers = dict(self.answers_as_completed(docs))
+            return [answers[i] for i in range(len(docs))]
 
         def loglikelihood(self, docs: list[Doc]) -> list[ModelResponse]:
             raise IfplayError(
