@@ -4,8 +4,13 @@
 reaches its deadline finishes its current checkpoint interval and raises `StoppedOnBudget`, which the
 command line reports in one line with exit code 75 (EX_TEMPFAIL): "stopped, rerun to continue", told
 apart from a failure (exit 1 or 2).
+
+Training and evaluation take the deadline as an argument (they run in their own processes); code
+that checkpoints deep inside a pipeline (generation chunks) asks `check_deadline`, which reads the
+process's deadline set by `set_deadline`.
 """
 
+import argparse
 import re
 import time
 
@@ -19,6 +24,16 @@ class StoppedOnBudget(Exception):
     it. The message says what is done."""
 
     exit_code = 75
+
+
+def add_stop_after_argument(parser: argparse.ArgumentParser, kept: str) -> None:
+    """Add `--stop-after DURATION` to a command whose finished work (`kept`) survives a stop."""
+    parser.add_argument(
+        "--stop-after",
+        metavar="DURATION",
+        help=f"time budget (90m, 2h, 1h30m): once it is spent, keep {kept} and stop (exit 75); "
+        "rerun the same command to continue",
+    )
 
 
 def parse_duration(text: str, flag: str = "--stop-after") -> float:
@@ -43,3 +58,19 @@ def parse_duration(text: str, flag: str = "--stop-after") -> float:
 def deadline_after(text: str | None, flag: str = "--stop-after") -> float | None:
     """The `time.time()` at which a budget given as `text` runs out (None: no budget)."""
     return None if text is None else time.time() + parse_duration(text, flag)
+
+
+_process_deadline: float | None = None
+
+
+def set_deadline(deadline: float | None) -> None:
+    """Set (or clear, with None) this process's deadline, read by `check_deadline`."""
+    global _process_deadline
+    _process_deadline = deadline
+
+
+def check_deadline(done: str) -> None:
+    """Raise `StoppedOnBudget` saying `done` (what is finished and kept) once this process's
+    deadline has passed; do nothing without one."""
+    if _process_deadline is not None and time.time() >= _process_deadline:
+        raise StoppedOnBudget(f"{done}: rerun the same command to continue")

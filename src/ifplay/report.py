@@ -147,6 +147,7 @@ def write_report(run_dir: Path) -> Path:
                     lines.append(f"- {m}: {a:.4f} -> {b:.4f} ({b - a:+.4f})")
         lines.append("")
     lines += _paired_lines(data, changes)
+    lines += _unfinished_lines(run_dir)
     lines += [
         "## Data and training",
         "",
@@ -172,6 +173,24 @@ def write_report(run_dir: Path) -> Path:
     report = run_dir / "report.md"
     report.write_text("\n".join(lines) + "\n")
     return report
+
+
+def _unfinished_lines(run_dir: Path) -> list[str]:
+    """A section naming each stage that has not finished (running, killed or stopped on the time
+    budget) and how much of it is kept; nothing when every stage is done."""
+    from ifplay.loop.progress import stage_progress
+
+    stages = json.loads((run_dir / "manifest.json").read_text()).get("stages", {})
+    lines = []
+    for key, entry in stages.items():
+        if entry.get("status") == "done":
+            continue
+        progress = stage_progress(run_dir, key) or entry.get("progress")
+        kept = f": {progress} kept" if progress else ""
+        lines.append(f"- {key}: {entry.get('status')}{kept}")
+    if not lines:
+        return []
+    return ["## Unfinished stages", "", *lines, "", "Rerun the same `ifplay loop` to continue.", ""]
 
 
 def _fmt(value: Any, digits: int = 4) -> str:

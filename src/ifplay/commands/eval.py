@@ -9,6 +9,8 @@ Examples:
 import argparse
 from pathlib import Path
 
+from ifplay.budget import add_stop_after_argument
+
 DEFAULT_OUTPUT_ROOT = "eval-results"
 
 
@@ -73,12 +75,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="local data for a task family, e.g. followbench=data/followbench (repeatable)",
     )
     parser.add_argument("--data-source", choices=["auto", "local", "hub"], default="auto")
-    parser.add_argument(
-        "--stop-after",
-        metavar="DURATION",
-        help="time budget (90m, 2h): keep the answers so far and stop once it is spent (exit 75); "
-        "rerun the same command to continue",
-    )
+    add_stop_after_argument(parser, "the answers generated so far")
     parser.set_defaults(handler=run)
 
 

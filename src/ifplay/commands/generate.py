@@ -6,6 +6,7 @@ import os
 import time
 from pathlib import Path
 
+from ifplay.budget import add_stop_after_argument
 from ifplay.run_target import RunTarget, add_target_arguments, run_target
 
 
@@ -28,12 +29,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="recompute every chunk, ignoring checkpoints of earlier runs",
     )
     add_target_arguments(parser)
+    add_stop_after_argument(parser, "the finished chunks (in the ifplay cache)")
     parser.add_argument("-v", "--verbose", action="store_true", help="show distilabel's logs")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("DISTILABEL_LOG_LEVEL", "INFO" if args.verbose else "WARNING")
+    from ifplay.budget import deadline_after, set_deadline
     from ifplay.errors import IfplayError
     from ifplay.outputs import check_output_free, save_pipeline_output
     from ifplay.pipelines import PIPELINES, load_pipeline
@@ -45,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
         config.model.name = args.model
     output = args.output or Path(config.output_dir or Path("runs") / config.name)
     check_output_free(output, args.force)
+    set_deadline(deadline_after(args.stop_after))
     started = time.time()
     with run_target(config, str(args.config), RunTarget.from_args(args)):
         result = PIPELINES[config.kind].run(

@@ -4,6 +4,7 @@ import argparse
 import os
 from pathlib import Path
 
+from ifplay.budget import add_stop_after_argument
 from ifplay.run_target import RunTarget, add_target_arguments
 
 
@@ -15,19 +16,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--output", type=Path, help="run folder (default: runs/<name>)")
     parser.add_argument("--force", action="store_true", help="redo finished stages too")
     add_target_arguments(parser)
+    add_stop_after_argument(parser, "every finished stage and checkpoint")
     parser.add_argument("-v", "--verbose", action="store_true", help="show distilabel's logs")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("DISTILABEL_LOG_LEVEL", "INFO" if args.verbose else "WARNING")
+    from ifplay.budget import StoppedOnBudget, deadline_after
     from ifplay.loop.runner import LoopRun
     from ifplay.report import write_report
 
+    deadline = deadline_after(args.stop_after)
     loop = LoopRun(
-        args.loop_file, force=args.force, output=args.output, target=RunTarget.from_args(args)
+        args.loop_file,
+        force=args.force,
+        output=args.output,
+        target=RunTarget.from_args(args),
+        deadline=deadline,
     )
-    run_dir = loop.run()
+    try:
+        run_dir = loop.run()
+    except StoppedOnBudget:
+        write_report(loop.root)  # what is done so far, and what the rerun continues
+        raise
     report = write_report(run_dir)
     print(f"loop finished: {run_dir}; report: {report}")
     return 0

@@ -11,6 +11,8 @@ import argparse
 import os
 from pathlib import Path
 
+from ifplay.budget import add_stop_after_argument
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -43,12 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="set any recipe key, the value read as YAML (e.g. --set learning_rate=1.0e-6); "
         "repeatable",
     )
-    parser.add_argument(
-        "--stop-after",
-        metavar="DURATION",
-        help="time budget (90m, 2h, 1h30m): save a checkpoint and stop once it is spent (exit 75); "
-        "rerun the same command to continue",
-    )
+    add_stop_after_argument(parser, "a checkpoint of the steps done")
     parser.add_argument("--force", action="store_true", help="replace an existing output folder")
     parser.set_defaults(handler=run)
 

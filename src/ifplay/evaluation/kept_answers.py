@@ -129,6 +129,11 @@ def keep_answers(
         keys = [doc_key(doc) for doc in docs]
         book.total += len(docs)
         done = sum(key in book.answers for key in keys)
+        with progress_bar(len(docs), done) as bar:
+            generate_missing(docs, keys, done, bar)
+        return [book.response(key) for key in keys]
+
+    def generate_missing(docs: list[Any], keys: list[str], done: int, bar: Any) -> None:
 
         def record(indices: list[int], responses: list[Any]) -> None:
             """Keep finished answers; past the deadline with answers still missing, stop."""
@@ -136,6 +141,7 @@ def keep_answers(
             book.add([keys[i] for i in indices], responses)
             done += len(indices)
             book.write_progress(done)
+            bar.update(len(indices))
             if deadline is not None and time.time() >= deadline and done < book.total:
                 raise StoppedOnBudget(
                     f"eval stopped on its time budget with {done}/{book.total} answers kept in "
@@ -152,6 +158,14 @@ def keep_answers(
                 group = order[start : start + group_size]
                 if not book.finished([keys[i] for i in group]):
                     record(group, generate([docs[i] for i in group]))
-        return [book.response(key) for key in keys]
 
     model.greedy_until = greedy_until
+
+
+def progress_bar(total: int, done: int) -> Any:
+    """A progress bar with an ETA over an eval's answers (on a terminal only)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=total, initial=done, desc="answers", unit="prompt", disable=not sys.stderr.isatty()
+    )

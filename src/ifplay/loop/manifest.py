@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DONE, RUNNING = "done", "running"
+DONE, RUNNING, STOPPED = "done", "running", "stopped"  # stopped: on the time budget, resumable
 
 
 def config_hash(*parts: Any) -> str:
@@ -65,6 +65,11 @@ class Manifest:
         entry = self.stages[key]
         entry.update(status=DONE, seconds=round(seconds, 2), summary=summary)
         entry["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+        self.save()
+
+    def stop(self, key: str, progress: str | None) -> None:
+        """Mark `key` stopped on the time budget, with how far it got (kept for the rerun)."""
+        self.stages[key].update(status=STOPPED, progress=progress)
         self.save()
 
     def save(self) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ifplay import __version__
+from ifplay.budget import StoppedOnBudget, check_deadline, set_deadline
 from ifplay.config import ModelSpec
 from ifplay.fresh_process import run_in_fresh_process
 from ifplay.loop.config import (
@@ -30,6 +31,7 @@ from ifplay.loop.launch import (
     run_passing_stderr,
 )
 from ifplay.loop.manifest import Manifest, config_hash, file_hash
+from ifplay.loop.progress import stage_progress
 from ifplay.run_target import RunTarget, run_target
 from ifplay.vllm_server import stop_servers
 
@@ -43,6 +45,7 @@ class LoopRun:
         force: bool = False,
         output: Path | None = None,
         target: RunTarget | None = None,
+        deadline: float | None = None,
     ):
         self.loop_file = loop_file
         self.config: LoopConfig = load_loop(loop_file)
@@ -58,9 +61,13 @@ class LoopRun:
         self.launch = resolved_launch(self.config.iteration.launch, base)
         self.refiner_launch = resolved_launch(refiner.launch, base) if refiner else None
         self.manifest: Manifest | None = None
+        self.deadline = deadline  # time.time() after which the loop stops (`--stop-after`)
+        self.stages_run = 0  # stages this process has run (not skipped)
 
     def run(self) -> Path:
-        """Run or resume the loop; returns the run folder."""
+        """Run or resume the loop; returns the run folder. Past the deadline (if any), the stage in
+        progress keeps its checkpoint and `StoppedOnBudget` is raised; a rerun continues."""
+        set_deadline(self.deadline)  # read by generation's chunk loop (`check_deadline`)
         self.root.mkdir(parents=True, exist_ok=True)
         self.manifest = Manifest.open(
             self.root / "manifest.json",
@@ -127,13 +134,20 @@ class LoopRun:
         if not self.force and self.manifest.is_done(key, digest) and output.exists():
             print(f"[{key}] done earlier, skipped")
             return
+        if self.stages_run:  # every run makes progress, however short its budget
+            check_deadline(f"loop stopped on its time budget before [{key}]")
         if output.exists():
             shutil.rmtree(output)  # half-written by a killed run, or redone on purpose
         self.manifest.start(key, digest, {"model": model}, {"path": str(output)})
         print(f"[{key}] running (model: {model})")
         started = time.time()
-        summary = action(model, output, *extra)
+        try:
+            summary = action(model, output, *extra)
+        except StoppedOnBudget as stop:
+            self.manifest.stop(key, stage_progress(self.root, key))
+            raise StoppedOnBudget(f"[{key}] {stop}") from None
         self.manifest.finish(key, time.time() - started, summary)
+        self.stages_run += 1
         print(f"[{key}] finished in {time.time() - started:.0f}s")
 
     def _training_digest(
@@ -187,6 +201,7 @@ class LoopRun:
             dict(spec.train_overrides),
             heldout if heldout.is_file() else None,
             self.launch,
+            self.deadline,
         )
 
     def _train_refiner(self, model: str, output: Path, k: int) -> dict[str, Any]:
@@ -209,6 +224,7 @@ class LoopRun:
             dict(spec.train_overrides),
             None,
             self.refiner_launch,
+            self.deadline,
         )
 
     def eval_model_spec(self, model: str) -> ModelSpec:
@@ -236,6 +252,7 @@ class LoopRun:
             output_dir=output,
             limit=settings.limit,
             max_new_tokens=settings.max_new_tokens,
+            deadline=self.deadline,
         )
         return {"metrics": result.get("metrics", {})}
 
@@ -248,10 +265,13 @@ def train_stage(
     overrides: dict[str, Any],
     heldout: Path | None,
     launch: LaunchSpec | None = None,
+    deadline: float | None = None,
 ) -> dict[str, Any]:
     """Train `model` (also the reference of a DPO recipe: TRL's default, which lets a recipe with
     `precompute_ref_log_probs` drop the reference copy) on `dataset`, in this process or through
-    `launch`; add the held-out reward margin if given.
+    `launch`; add the held-out reward margin if given. A rerun resumes from the newest checkpoint;
+    past `deadline` training saves one and raises `StoppedOnBudget` (in this process only: a
+    launched run gets no deadline).
 
     Returns the stage summary: dataset, rows, steps, the key training metrics, and the launcher.
     """
@@ -267,6 +287,7 @@ def train_stage(
             output_dir=output,
             overrides=overrides,
             force=True,
+            deadline=deadline,
         )
     else:
         command = launch_command(launch, recipe_file, dataset, model, output, overrides)

@@ -55,8 +55,10 @@ def run_checkpointed(
     and seeded engines sample each batch from its prompts, so the result equals an uninterrupted run.
     (distilabel's own mid-pipeline recovery can hang after a SIGKILL, so each chunk runs fresh.)
     `use_cache=False` recomputes every chunk. `check(chunk_rows)`, when given, runs before a chunk is
-    saved and raises to keep a failed chunk out of the checkpoints.
+    saved and raises to keep a failed chunk out of the checkpoints. Once the process's time budget is
+    spent (`ifplay.budget`), `StoppedOnBudget` is raised after the chunk in progress is saved.
     """
+    from ifplay.budget import check_deadline
     from ifplay.cache import cache_dir
 
     folder = cache_dir("checkpoints", name)
@@ -74,6 +76,12 @@ def run_checkpointed(
         tmp.write_text("".join(json.dumps(row, default=str) + "\n" for row in done))
         os.replace(tmp, path)
         out.extend(done)
+        if start + chunk_size < len(rows):
+            chunks = -(-len(rows) // chunk_size)
+            check_deadline(
+                f"{name}: generation stopped on its time budget with {index + 1}/{chunks} chunks "
+                f"kept in {folder}"
+            )
     return out
 
 

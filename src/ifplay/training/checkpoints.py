@@ -115,9 +115,10 @@ def finish_staging(staging: Path) -> None:
         (staging / name).unlink(missing_ok=True)
 
 
-def read_progress(staging: Path) -> dict[str, Any] | None:
-    """The `progress.json` of a training run in progress (step, max_steps, seconds), or None."""
-    path = staging / PROGRESS_FILE
+def read_progress(folder: Path, name: str = PROGRESS_FILE) -> dict[str, Any] | None:
+    """A progress record (`progress.json` of a training run in progress: step, max_steps, seconds;
+    or the file `name` in `folder`), or None when there is none."""
+    path = folder / name
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):
