@@ -2,6 +2,7 @@
 
     python benchmarks/train_step.py --steps 3            # recipes/cpu/dpo.yaml as written (fp32)
     python benchmarks/train_step.py --steps 2 --bf16     # the same with TRL's bf16 default
+    python benchmarks/train_step.py --steps 2 --fused    # TRL's fused LM head (CPU default: plain)
 
 Pairs are synthetic (only their length matters for timing): a short instruction, and chosen/rejected
 answers of --answer-chars characters (SmolLM2's median IFEval answer is ~1,000 characters). A step is one
@@ -45,9 +46,15 @@ def main() -> None:
     parser.add_argument("--batch", type=int, help="per_device_train_batch_size (default: recipe)")
     parser.add_argument("--accum", type=int, help="gradient_accumulation_steps (default: recipe)")
     parser.add_argument("--model", default="smollm2-135m-instruct")
+    parser.add_argument(
+        "--fused", action="store_true", help="TRL's fused LM head, not ifplay's plain CPU path"
+    )
     args = parser.parse_args()
 
-    from ifplay.training import run_recipe
+    from ifplay.training import cpu_dpo, run_recipe
+
+    if args.fused:
+        cpu_dpo.plain_log_probs_fit = lambda training, peft: False
 
     overrides = {"max_steps": args.steps, "bf16": args.bf16, "disable_tqdm": True}
     if args.batch:
@@ -73,6 +80,7 @@ def main() -> None:
         json.dumps(
             {
                 "bf16": args.bf16,
+                "head": "fused" if args.fused else "plain",
                 "steps": result.steps,
                 "answer_chars": args.answer_chars,
                 "pairs_per_step": config["per_device_train_batch_size"]

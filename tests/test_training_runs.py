@@ -147,3 +147,43 @@ def test_plain_loss_on_cpu_trains_exactly_as_trls_fused_head(
     monkeypatch.setattr(cpu_sft, "plain_loss_fits", lambda training: False)
     fused = losses(tmp_path / "fused")
     assert len(plain) == 3 and plain == pytest.approx(fused, rel=1e-4)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"loss_type": ["sigmoid", "sft"], "loss_weights": [1.0, 1.0]},
+        {"precompute_ref_log_probs": True, "use_weighting": True},
+    ],
+    ids=["sigmoid+sft", "precomputed-reference+weighting"],
+)
+def test_plain_log_probs_on_cpu_train_dpo_exactly_as_trls_fused_head(
+    settings: dict, tmp_path: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`PlainLogProbsDPOTrainer` (what CPU DPO uses) logs TRL's own losses, rewards and metrics,
+    step for step, with the SFT term, a precomputed reference and WPO weighting."""
+    from ifplay.training import cpu_dpo
+
+    data = write_jsonl(tmp_path / "data", pair_rows(8))
+    overrides = {**FAST, "gradient_accumulation_steps": 2, "logging_steps": 1, "max_steps": 3}
+
+    def logged(out: Path) -> list[dict]:
+        result = run_recipe(
+            RECIPES / "cpu" / "dpo.yaml",
+            dataset_dir=data,
+            model=str(tiny_model_dir),
+            output_dir=out,
+            overrides={**overrides, **settings},
+        )
+        return [row for row in result.log_history if "loss" in row]
+
+    plain = logged(tmp_path / "plain")
+    monkeypatch.setattr(cpu_dpo, "plain_log_probs_fit", lambda training, peft: False)
+    fused = logged(tmp_path / "fused")
+    assert len(plain) == 3
+    keys = ("loss", "rewards/margins", "rewards/chosen", "logps/rejected", "entropy")
+    for mine, theirs in zip(plain, fused, strict=True):
+        for key in (*keys, "mean_token_accuracy", "logits/chosen"):
+            if key in theirs:
+                assert mine[key] == pytest.approx(theirs[key], rel=1e-4, abs=1e-5), key
+        assert all(key in mine for key in keys)

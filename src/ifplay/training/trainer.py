@@ -4,7 +4,8 @@ The model is loaded by the trainer from `model_name_or_path` with the same `mode
 scripts set (revision, trust_remote_code, attn_implementation, dtype, then the recipe's own
 `model_init_kwargs`). For DPO the reference model is TRL's default (a fresh copy of the start model)
 unless `ref_model` names another checkpoint, which is then loaded with TRL's `create_model_from_path`.
-SFT on CPU uses `PlainLossSFTTrainer` (`ifplay.training.cpu_sft`): the same loss, 1.7x faster there.
+SFT on CPU uses `PlainLossSFTTrainer` (`ifplay.training.cpu_sft`): the same loss, 1.7x faster there;
+DPO on CPU uses `PlainLogProbsDPOTrainer` (`ifplay.training.cpu_dpo`) for the same reason.
 """
 
 from typing import Any
@@ -42,7 +43,10 @@ def build_trainer(method: Method, args: TrlArgs, data: TrainData, ref_model: str
         return (PlainLossSFTTrainer if plain_loss_fits(training) else SFTTrainer)(**kwargs)
     if ref_model is not None:
         kwargs["ref_model"] = load_reference(ref_model, init_kwargs, quantization)
-    return DPOTrainer(**kwargs)
+    from ifplay.training.cpu_dpo import PlainLogProbsDPOTrainer, plain_log_probs_fit
+
+    plain = plain_log_probs_fit(training, kwargs["peft_config"])
+    return (PlainLogProbsDPOTrainer if plain else DPOTrainer)(**kwargs)
 
 
 def load_reference(path: str, init_kwargs: dict[str, Any], quantization: Any) -> Any:
