@@ -1,6 +1,7 @@
 """Shared test set-up: offline Hub, quiet distilabel, and paths to the repo and ../shared data."""
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,20 @@ SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 @pytest.fixture
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture
+def budget_spent_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any `--stop-after` budget (still parsed and checked) is already spent when the work starts, so
+    the work stops after its first checkpoint interval on a fast machine as on a slow one."""
+    import ifplay.budget as budget
+
+    parse = budget.parse_duration
+
+    def spent(text: str | None, flag: str = "--stop-after") -> float | None:
+        return None if text is None else time.time() - parse(text, flag)
+
+    monkeypatch.setattr(budget, "deadline_after", spent)
 
 
 @pytest.fixture

@@ -102,6 +102,7 @@ def test_killed_eval_reruns_only_the_missing_answers(
     assert not keep_folder(out).exists()
 
 
+@pytest.mark.usefixtures("budget_spent_at_start")
 def test_a_line_cut_short_by_the_kill_is_generated_again(
     uninterrupted: tuple, tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -116,6 +117,7 @@ def test_a_line_cut_short_by_the_kill_is_generated_again(
     assert outcome(out) == uninterrupted
 
 
+@pytest.mark.usefixtures("budget_spent_at_start")
 def test_stop_after_keeps_the_answers_and_the_rerun_continues(
     uninterrupted: tuple,
     tiny_model_dir: Path,
@@ -135,6 +137,7 @@ def test_stop_after_keeps_the_answers_and_the_rerun_continues(
     assert outcome(out) == uninterrupted
 
 
+@pytest.mark.usefixtures("budget_spent_at_start")
 def test_answers_of_other_settings_are_not_reused(
     tiny_model_dir: Path,
     tmp_path: Path,

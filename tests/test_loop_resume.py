@@ -48,9 +48,20 @@ data: {{source: {data}, heldout: 2}}
 model: {{name: smollm2-135m-instruct, max_new_tokens: 8, batch_size: 4}}
 """
 # Loaded by every Python process of the loop (PYTHONPATH): logs each optimizer step and each group
-# of answers kept to $WORK_LOG.
+# of answers kept to $WORK_LOG; with $SPENT_BUDGET, a `--stop-after` budget is spent at the start.
 WORK_LOG_HOOK = """\
 import os
+
+if os.environ.get("SPENT_BUDGET"):
+    import time
+    import ifplay.budget as budget
+
+    parse = budget.parse_duration
+
+    def spent(text, flag="--stop-after"):
+        return None if text is None else time.time() - parse(text, flag)
+
+    budget.deadline_after = spent
 
 if os.environ.get("WORK_LOG"):
     import ifplay.evaluation.kept_answers as kept
@@ -227,7 +238,7 @@ def test_stop_after_stops_the_loop_and_the_report_says_what_is_kept(
 ) -> None:
     loop = write_loop(tmp_path, repo_root, tiny_model_dir)
     output, env = tmp_path / "run", loop_env(tmp_path, "run")
-    proc = start(loop, output, env, "--stop-after", "1s")
+    proc = start(loop, output, {**env, "SPENT_BUDGET": "1"}, "--stop-after", "1s")
     out, _ = proc.communicate(timeout=1800)
     assert proc.returncode == 75, out[-3000:]
     last = out.strip().splitlines()[-1]

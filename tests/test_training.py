@@ -8,6 +8,7 @@ from training_data import pair_rows, write_jsonl
 from ifplay.cli import main
 from ifplay.config import read_yaml
 from ifplay.errors import ConfigError
+from ifplay.outputs import staging_path
 from ifplay.training import TrainResult, check_recipe, load_recipe
 from ifplay.training.result import summarize
 
@@ -275,10 +276,14 @@ def test_resolve_prints_the_checkpoint_path(
 def test_failed_training_leaves_no_output_folder(
     tmp_path: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A run that dies mid-training (here: interrupted) leaves neither the model folder nor staging."""
+    """A run that dies mid-training (here: interrupted) leaves no model folder; its staging folder
+    stays for the rerun to resume from."""
     import ifplay.training.run as run_module
 
     class Interrupted:
+        def add_callback(self, callback: object) -> None:
+            pass
+
         def train(self, **kwargs: object) -> None:
             raise KeyboardInterrupt
 
@@ -295,4 +300,5 @@ def test_failed_training_leaves_no_output_folder(
     with pytest.raises(KeyboardInterrupt):
         run_module.run_recipe(CPU_DPO, dataset_dir=data, model=str(tiny_model_dir), output_dir=out)
     assert seen and Path(seen[0]).parent == tmp_path and seen[0] != str(out)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".model.partial", "data"]
+    assert Path(seen[0]) == staging_path(out)
