@@ -233,7 +233,7 @@ def test_xxhash_shim_encodes_str_like_xxhash_3() -> None:
 
     import xxhash
 
-    from ifplay.evaluation.offline import str_safe_xxhash, xxhash_major
+    from ifplay.library_patches import str_safe_xxhash, xxhash_major
 
     def strict_xxh64(data: object = b"", *args: object) -> object:
         if isinstance(data, str):

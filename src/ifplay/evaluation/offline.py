@@ -9,15 +9,16 @@ one of which downloads from GitHub and two of which break on huggingface_hub 2.x
 2. langdetect: the `language:response_language` and case checkers call `langdetect.detect`, which is
    randomised unless `DetectorFactory.seed` is set; we fix it at 0 so the same response always gets the
    same score (the official implementation leaves it unseeded).
-3. xxhash >= 4 refuses `str` input, and lighteval's details logger hashes strings. With xxhash >= 4 the
-   logger's `xxhash` reference is swapped for a shim that UTF-8-encodes strings first, which is exactly
-   what xxhash < 4 did implicitly, so the hashes are unchanged. With xxhash < 4 nothing is touched.
+3. xxhash >= 4 refuses `str` input, and lighteval's details logger hashes strings: with xxhash >= 4
+   the logger's `xxhash` reference is swapped for a shim that UTF-8-encodes strings first
+   (`ifplay.library_patches.patch_details_logger_hashing`, where every library patch lives).
+
+The langdetect seed is set here rather than in `ifplay.library_patches`: it is langdetect's public,
+documented switch for deterministic results, not a replacement of library code.
 """
 
-from types import ModuleType, SimpleNamespace
-from typing import Any
-
 from ifplay.evaluation.nltk_data import ensure_punkt
+from ifplay.library_patches import patch_details_logger_hashing
 
 LANGDETECT_SEED = 0
 _prepared = False
@@ -30,7 +31,7 @@ def prepare_offline() -> None:
         return
     ensure_punkt()
     _seed_langdetect()
-    _patch_details_logger_hashing()
+    patch_details_logger_hashing()
     _prepared = True
 
 
@@ -38,27 +39,3 @@ def _seed_langdetect() -> None:
     import langdetect
 
     langdetect.DetectorFactory.seed = LANGDETECT_SEED
-
-
-def xxhash_major(module: ModuleType) -> int:
-    """Major version of an imported xxhash module."""
-    return int(str(getattr(module, "VERSION", "0")).split(".")[0])
-
-
-def str_safe_xxhash(module: ModuleType) -> Any:
-    """A stand-in for the `xxhash` module whose `xxh64` accepts `str` (encoded as UTF-8)."""
-
-    def xxh64(data: Any = b"", *args: Any, **kwargs: Any) -> Any:
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        return module.xxh64(data, *args, **kwargs)
-
-    return SimpleNamespace(xxh64=xxh64, VERSION=getattr(module, "VERSION", ""))
-
-
-def _patch_details_logger_hashing() -> None:
-    import xxhash
-    from lighteval.logging import info_loggers
-
-    if xxhash_major(xxhash) >= 4 and info_loggers.xxhash is xxhash:
-        info_loggers.xxhash = str_safe_xxhash(xxhash)

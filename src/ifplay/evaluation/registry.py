@@ -10,8 +10,9 @@ User-facing task names map onto lighteval task modules in the repository's `eval
 lighteval 0.13's own `Registry` imports every built-in task module when it is created: one downloads a
 file from GitHub at import time and two call a huggingface_hub API that 2.x removed. `IfplayRegistry`
 builds its table from ifplay's modules only and hands lighteval tasks whose data is already loaded
-(`PreloadedTask`), so no dataset download happens inside the pipeline either. `installed_into_pipeline`
-puts it in place of `lighteval.pipeline.Registry` while one `Pipeline` is being built.
+(`PreloadedTask`), so no dataset download happens inside the pipeline either.
+`ifplay.library_patches.installed_into_pipeline` puts it in place of `lighteval.pipeline.Registry`
+while one `Pipeline` is being built.
 
 Each `evals/` module provides `TASKS_TABLE` (lighteval configs), `load_data(config, request)` returning
 `(DatasetDict, description of the source)`, and optionally `NEEDS_JUDGE` (names of configs scored by an
@@ -24,8 +25,7 @@ configs the bare family name runs when no judge is given; default: those not in 
 import importlib.util
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -219,16 +219,3 @@ def registry_factory(
 def lighteval_task_string(selected: list[SelectedTask]) -> str:
     """The `task|few_shot` list lighteval's pipeline expects (all ifplay tasks are zero-shot)."""
     return ",".join(f"{s.config_name}|0" for s in selected)
-
-
-@contextmanager
-def installed_into_pipeline(factory: Callable[..., Any]) -> Iterator[None]:
-    """Swap `lighteval.pipeline.Registry` for `factory` while a `Pipeline` is constructed."""
-    import lighteval.pipeline as pipeline_module
-
-    saved = pipeline_module.Registry
-    pipeline_module.Registry = factory
-    try:
-        yield
-    finally:
-        pipeline_module.Registry = saved

@@ -3,12 +3,11 @@
 The self-play loop calls it after every iteration; `ifplay eval` is a thin wrapper around it.
 """
 
-import functools
 import platform
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,32 +22,18 @@ from ifplay.evaluation.kept_answers import AnswerBook, keep_answers, keep_folder
 from ifplay.evaluation.offline import prepare_offline
 from ifplay.evaluation.registry import (
     SelectedTask,
-    installed_into_pipeline,
     lighteval_task_string,
     registry_factory,
     select_tasks,
 )
 from ifplay.evaluation.responses import ResponseBook, replay_model
 from ifplay.evaluation.results import details_filename, flatten_metrics, write_outputs
+from ifplay.library_patches import installed_into_pipeline, keeps_grad_mode
 from ifplay.models import resolve_model_path
 
 DEFAULT_TASKS: tuple[str, ...] = ("ifeval", "sharegpt_ppl")
 # Answers kept per group of this many batches: a kill loses at most one group's work.
 ANSWER_GROUP_BATCHES = 4
-
-
-def keeps_grad_mode(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Restore torch's global grad mode after `function`: lighteval's transformers model turns it off
-    process-wide (on import and on load), which would break a training run later in the same process."""
-
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        import torch
-
-        with torch.set_grad_enabled(torch.is_grad_enabled()):
-            return function(*args, **kwargs)
-
-    return wrapper
 
 
 @keeps_grad_mode

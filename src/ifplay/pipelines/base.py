@@ -3,12 +3,12 @@
 import hashlib
 import json
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ifplay.errors import IfplayError
+from ifplay.library_patches import brisk_polling
 
 
 @dataclass
@@ -133,32 +133,6 @@ def answer_prompts(
 
     name = pipeline_name(kind, config.name, config.data_settings())
     return run_checkpointed(name, rows, batch * 8, build, use_cache, check=answered)
-
-
-# distilabel's scheduler sleeps 2.5 s between checks while a stage's steps load, and 0.5 s while
-# steps finish: up to ~3 s of idle engine per run, and ifplay runs one pipeline per checkpoint
-# chunk. Its module sees this `time` instead, whose sleeps are capped; the checks themselves are a
-# lock and a dict lookup, so polling faster costs nothing measurable.
-POLL_SECONDS = 0.05
-
-
-class _BriskTime:
-    """The `time` module, except that `sleep` waits at most POLL_SECONDS."""
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(time, name)
-
-    @staticmethod
-    def sleep(seconds: float) -> None:
-        time.sleep(min(seconds, POLL_SECONDS))
-
-
-def brisk_polling() -> None:
-    """Make distilabel's pipeline scheduler poll every POLL_SECONDS (idempotent)."""
-    import distilabel.pipeline.base as scheduler
-
-    if not isinstance(scheduler.time, _BriskTime):
-        scheduler.time = _BriskTime()
 
 
 def run_distilabel(pipeline: Any) -> Any:
