@@ -187,3 +187,26 @@ def test_plain_log_probs_on_cpu_train_dpo_exactly_as_trls_fused_head(
             if key in theirs:
                 assert mine[key] == pytest.approx(theirs[key], rel=1e-4, abs=1e-5), key
         assert all(key in mine for key in keys)
+
+
+@pytest.mark.parametrize(
+    ("changes", "plain"),
+    [
+        ({}, True),
+        ({"bf16": True}, False),
+        ({"use_liger_kernel": True}, False),
+        ({"padding_free": True}, False),
+    ],
+    ids=["fp32", "bf16", "liger", "padding-free"],
+)
+def test_cpu_dpo_uses_the_plain_head_in_fp32_only(changes: dict, plain: bool) -> None:
+    """The plain forward replaces TRL's fused head on CPU in fp32; bf16 (where the fused head was
+    faster), Liger kernels and padding-free packing keep TRL's own."""
+    from types import SimpleNamespace
+
+    from ifplay.training.cpu_dpo import plain_log_probs_fit
+
+    settings = {"use_cpu": True, "bf16": False, "use_liger_kernel": False, "padding_free": False}
+    training = SimpleNamespace(**{**settings, **changes})
+    assert plain_log_probs_fit(training, peft_config=None) is plain
+    assert plain_log_probs_fit(training, peft_config=object()) is False

@@ -92,12 +92,15 @@ class PlainLogProbsDPOTrainer(DPOTrainer):
 
 
 def plain_log_probs_fit(training: Any, peft_config: Any) -> bool:
-    """True when `training` (a `DPOConfig`) runs on CPU with heads the plain forward replaces alike:
-    no PEFT adapter (TRL then patches the base model inside it), no Liger kernels, no padding-free
-    packing."""
+    """True when `training` (a `DPOConfig`) runs on CPU in fp32 with heads the plain forward replaces
+    alike: no PEFT adapter (TRL then patches the base model inside it), no Liger kernels, no
+    padding-free packing. In bf16 TRL's fused head stays: it was 1.2x faster there (plain 1.06x faster
+    in fp32; benchmarks/RESULTS.md, "DPO on CPU") and keeps the policy's first-step log-probabilities
+    equal to the precomputed reference's, where bf16 logits drift."""
     on_cpu = bool(training.use_cpu) or not torch.cuda.is_available()
     return (
         on_cpu
+        and not training.bf16
         and peft_config is None
         and not training.use_liger_kernel
         and not training.padding_free

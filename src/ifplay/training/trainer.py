@@ -5,7 +5,8 @@ scripts set (revision, trust_remote_code, attn_implementation, dtype, then the r
 `model_init_kwargs`). For DPO the reference model is TRL's default (a fresh copy of the start model)
 unless `ref_model` names another checkpoint, which is then loaded with TRL's `create_model_from_path`.
 SFT on CPU uses `PlainLossSFTTrainer` (`ifplay.training.cpu_sft`): the same loss, 1.7x faster there;
-DPO on CPU uses `PlainLogProbsDPOTrainer` (`ifplay.training.cpu_dpo`) for the same reason.
+DPO on CPU in fp32 uses `PlainLogProbsDPOTrainer` (`ifplay.training.cpu_dpo`); in bf16 TRL's fused
+head is the faster one and stays.
 """
 
 from typing import Any
