@@ -88,9 +88,9 @@ def stop_pair(
 ) -> tuple[dict[str, str] | None, str]:
     """({"chosen", "rejected", "kind"} or None, why) for one greedy answer."""
     from ifplay.constraints import Constraint
+    from ifplay.constraints.answers import repetitive
     from ifplay.constraints.repair import repair_answer
     from ifplay.constraints.text import word_list
-    from ifplay.pipelines.repair import repetitive
 
     checks = [Constraint.from_dict(c) for c in constraints]
     loops = repetitive(answer)
@@ -163,8 +163,8 @@ def make_pairs(
 ) -> None:
     """Read greedy answers (a `generate` output jsonl) and write the pairs, stats and a sample;
     `with_lengths` adds `length_pairs` on the loop-free answers to plain requests."""
+    from ifplay.constraints.answers import repetitive
     from ifplay.pairs import assistant, user
-    from ifplay.pipelines.repair import repetitive
 
     rows = [json.loads(line) for line in source.open()]
     pairs, why = [], Counter()
