@@ -30,7 +30,8 @@ import yaml
 from ifplay.datadir import PAIR_COLUMNS, GeneratedData
 from ifplay.errors import IfplayError, first_line
 
-HUB_DIR = Path(__file__).resolve().parents[2] / "hub"
+# Card template and Argilla settings, shipped in the package (a checkout's top-level `hub/` links here).
+HUB_DIR = Path(__file__).resolve().parent / "hub_files"
 CARD_TEMPLATE = "dataset_card.md.j2"
 DEFAULT_LICENSE = "apache-2.0"
 DEFAULT_MAX_SHARD_MB = 500

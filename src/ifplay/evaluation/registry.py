@@ -1,6 +1,7 @@
 """ifplay's eval task catalogue, and a lighteval registry that knows nothing else.
 
-User-facing task names map onto lighteval task modules in the repository's `evals/` folder:
+User-facing task names map onto lighteval task modules in the package's `evals/` folder
+(`src/ifplay/evals/`, linked from a checkout's top-level `evals/`):
 
 - `ifeval` -> `evals/ifeval.py` (lighteval task `ifplay_ifeval`)
 - `followbench` -> `evals/followbench.py`, all six categories (`ifplay_followbench_<category>`);
@@ -42,14 +43,17 @@ MODULES: dict[str, str] = {
 EVALS_DIR_ENV = "IFPLAY_EVALS_DIR"
 
 
+PACKAGED_EVALS = Path(__file__).resolve().parents[1] / "evals"
+
+
 def evals_dir() -> Path:
-    """The `evals/` folder: `$IFPLAY_EVALS_DIR`, else the one at the root of this source checkout."""
+    """The task modules: `$IFPLAY_EVALS_DIR`, else the ones shipped inside the package
+    (`ifplay/evals/`, which a checkout's top-level `evals/` links to)."""
     override = os.environ.get(EVALS_DIR_ENV)
-    path = Path(override) if override else Path(__file__).resolve().parents[3] / "evals"
+    path = Path(override) if override else PACKAGED_EVALS
     if not path.is_dir():
-        raise IfplayError(
-            f"eval task modules not found at {path} (run from an ifplay checkout or set {EVALS_DIR_ENV})"
-        )
+        origin = f"${EVALS_DIR_ENV}" if override else "the installed ifplay package"
+        raise IfplayError(f"eval task modules not found at {path} (from {origin})")
     return path
 
 
