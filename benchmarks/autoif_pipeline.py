@@ -3,7 +3,7 @@
     python benchmarks/autoif_pipeline.py [--config pipelines/autoif-quick.yaml] [--limit 32]
 
 Stages: 1 instructions (evolve, dedup, verifiers, cross-validation, back-translation), 2 prompts
-(query augmentation, decontamination), 3 responses (policy sampling + sandboxed scoring), 4 splits.
+(query augmentation, decontamination), 3 responses (the model's samples + sandboxed scoring), 4 splits.
 The raw engine then generates for exactly the stage-3 prompts with the same spec (load included on
 both sides); the ratio is pipeline tokens/s over raw tokens/s (target >= 0.90).
 """
@@ -34,7 +34,7 @@ def count_tokens(model: str, texts: list[str]) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=Path("pipelines/autoif-quick.yaml"))
-    parser.add_argument("--limit", type=int, default=32, help="prompts sent to the policy")
+    parser.add_argument("--limit", type=int, default=32, help="prompts the model answers")
     args = parser.parse_args()
     config = load_pipeline(args.config)
     times: dict[str, float] = {}
@@ -56,7 +56,7 @@ def main() -> None:
     sft, dpo = build_splits(config, scored)
     times["4 splits"] = time.perf_counter() - start
 
-    policy = config.policy.for_stage(config.policy.n, config.seed + 3)
+    policy = config.model.for_stage(config.model.n, config.seed + 3)
     pipeline_tokens = count_tokens(policy.name, [r for row in scored for r in row["responses"]])
 
     start = time.perf_counter()

@@ -61,9 +61,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from ifplay.pipelines.spar import actor_pairs
-    from ifplay.steps.judge import JudgeSettings
-    from ifplay.steps.spar_prompts import PromptSettings, build_prompts
-    from ifplay.steps.tree_search import SearchSettings, search_rows
+    from ifplay.steps.spar.judge import JudgeSettings
+    from ifplay.steps.spar.prompts import PromptSettings, build_prompts
+    from ifplay.steps.spar.tree_search import SearchSettings, search_rows
     from ifplay.verification import open_sandbox
 
     llm = RecordingLLM(model=resolve_model_path(args.model), device=args.device, seed=args.seed)

@@ -11,10 +11,10 @@ from ifplay.decontam import NgramIndex, contaminated, ifeval_prompts
 from ifplay.pairs import dpo_rows, sft_rows
 from ifplay.parsing import json_object, one_line_instruction, verifier_reply
 from ifplay.queries import compose_prompts
-from ifplay.steps.crossval import cross_validate
-from ifplay.steps.dedup import duplicate_flags
-from ifplay.steps.evolve import EvolveInstructions
-from ifplay.steps.verifiers import SynthesizeVerifiers
+from ifplay.steps.autoif.crossval import cross_validate
+from ifplay.steps.autoif.dedup import duplicate_flags
+from ifplay.steps.autoif.evolve import EvolveInstructions
+from ifplay.steps.autoif.write_verifiers import SynthesizeVerifiers
 from ifplay.verification import open_sandbox, pass_rates
 
 LOWER_OK = "def evaluate(response):\n    return response == response.lower()\n"

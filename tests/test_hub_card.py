@@ -49,7 +49,7 @@ def test_card_metadata_is_valid_and_matches_the_files(tmp_path: Path) -> None:
     assert defaults == ["iter-2-dpo"]
     body = card.text
     assert 'load_dataset("acme/card", "iter-2-dpo", split="train")' in body
-    assert "| policy | `smollm2-135m-instruct` | transformers | 0.7 | 0.95 | 256 | 8 |" in body
+    assert "| model | `smollm2-135m-instruct` | transformers | 0.7 | 0.95 | 256 | 8 |" in body
     assert "| prompts.decontaminated | 2 |" in body
     assert "2 of 9 composed prompts overlapped and were removed" in body
     assert "chosen_pass_rate" in body and "generated with ifplay 0.1.0" in body
@@ -104,7 +104,7 @@ def test_single_split_run_is_one_config(tmp_path: Path) -> None:
 def test_token_never_reaches_the_folder(tmp_path: Path) -> None:
     data_dir = make_generated(tmp_path / "gen")
     run = json.loads((data_dir / "run.json").read_text())
-    run["config"]["policy"]["base_url"] = f"http://127.0.0.1:1/v1?key={TOKEN}"  # pasted by mistake
+    run["config"]["model"]["base_url"] = f"http://127.0.0.1:1/v1?key={TOKEN}"  # pasted by mistake
     (data_dir / "run.json").write_text(json.dumps(run))
     repo = build(data_dir, tmp_path / "repo", token=TOKEN)
     files = tree(repo.path)

@@ -35,7 +35,7 @@ def _small_autoif(folder: Path, resources: dict) -> Path:
     config["supervisor"].update(max_new_tokens=48, batch_size=4)
     config["verifiers"].update(functions=1, max_new_tokens=96)
     config["backtranslation"]["max_new_tokens"] = 24
-    config["policy"].update(n=2, max_new_tokens=96, batch_size=4)
+    config["model"].update(n=2, max_new_tokens=96, batch_size=4)
     config["queries"]["per_instruction"] = 2
     config["checkpoint_every"] = 2
     config["resources"] = resources

@@ -57,7 +57,7 @@ CASES = [
     ),
     (
         "autoif-quick.yaml",
-        {"policy": {"engine": "vllm", "tensor_parallel_size": 16}, "resources": {}},
+        {"model": {"engine": "vllm", "tensor_parallel_size": 16}, "resources": {}},
         "resources: sample (1 x 16 GPU) need 16 GPUs at once; this machine has",
     ),
     (

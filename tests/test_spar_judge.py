@@ -4,7 +4,7 @@ import pytest
 from rule_llms import RuleLLM
 
 from ifplay.constraints import get_family
-from ifplay.steps.judge import (
+from ifplay.steps.spar.judge import (
     Judge,
     JudgeItem,
     JudgeSettings,

@@ -6,7 +6,7 @@ import pytest
 
 from ifplay.constraints import compatible, get_family
 from ifplay.pipelines import load_pipeline
-from ifplay.steps.spar_prompts import (
+from ifplay.steps.spar.prompts import (
     PromptSettings,
     build_prompts,
     is_math_or_code,
@@ -51,10 +51,10 @@ def test_main_constraint_follows_the_taxonomy_filters():
 
 def test_spar_declarations_load(repo_root):
     paper = load_pipeline(repo_root / "pipelines" / "spar.yaml")
-    assert (paper.actor.n, paper.actor.temperature, paper.actor.top_p) == (5, 0.9, 0.9)
+    assert (paper.model.n, paper.model.temperature, paper.model.top_p) == (5, 0.9, 0.9)
     assert (paper.judge.n, paper.judge.temperature) == (5, 0.7)
     s = paper.search
     assert (s.strategy, s.branch, s.keep, s.depth, s.end_gate) == ("bfs", 3, 2, 3, 0.5)
     quick = load_pipeline(repo_root / "pipelines" / "spar-quick.yaml")
-    assert quick.model is quick.actor and quick.refiner is None
-    assert quick.refiner_spec().name == quick.actor.name
+    assert quick.refiner is None
+    assert quick.refiner_spec().name == quick.model.name

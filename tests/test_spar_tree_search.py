@@ -11,8 +11,8 @@ from rule_llms import RuleLLM
 from ifplay.constraints import get_family
 from ifplay.pipelines.spar import actor_pairs, refiner_rows
 from ifplay.split_schemas import SPAR_ACTOR_DPO, SPAR_REFINER_SFT
-from ifplay.steps.judge import Judge, JudgeItem, JudgeSettings
-from ifplay.steps.tree_search import (
+from ifplay.steps.spar.judge import Judge, JudgeItem, JudgeSettings
+from ifplay.steps.spar.tree_search import (
     SearchSettings,
     Tree,
     TreeSearch,

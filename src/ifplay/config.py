@@ -108,6 +108,17 @@ class DataSource(Schema):
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
 
+# Keys that older declarations used for the model being trained; every declaration now calls it `model`.
+RENAMED_KEYS = {"policy": "model", "actor": "model"}
+
+
+def with_model(declaration: SchemaT, **changes: Any) -> SchemaT:
+    """A copy of a pipeline declaration whose `model` (the model being trained) has `changes` (e.g.
+    `name`, `engine`) applied and validated; `declaration` itself is left as it was."""
+    current: ModelSpec = declaration.model  # type: ignore[attr-defined]
+    model = ModelSpec.model_validate({**current.model_dump(exclude_unset=True), **changes})
+    return declaration.model_copy(update={"model": model})
+
 
 def format_location(loc: tuple[Any, ...]) -> str:
     """('steps', 2, 'temperature') -> 'steps[2].temperature'."""
@@ -125,7 +136,8 @@ def _first_error(err: ValidationError) -> str:
     loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     msg = first["msg"]
     if first["type"] == "extra_forbidden":
-        msg = "unknown key"
+        renamed = RENAMED_KEYS.get(str(loc[-1])) if len(loc) == 1 else None
+        msg = f"renamed to {renamed!r} (the model being trained)" if renamed else "unknown key"
     elif first["type"] == "missing":
         msg = "required key is missing"
     msg = msg.removeprefix("Value error, ")

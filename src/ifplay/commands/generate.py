@@ -21,7 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="output folder (default: the config's output_dir or runs/<name>)",
     )
     parser.add_argument("--limit", type=int, help="cap the rows sent to the generating model")
-    parser.add_argument("--model", help="override the generating (policy) model name")
+    parser.add_argument(
+        "--model", help="override the name of the model being trained (the declaration's `model`)"
+    )
     parser.add_argument("--force", action="store_true", help="replace an existing output folder")
     parser.add_argument(
         "--no-cache",
@@ -37,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("DISTILABEL_LOG_LEVEL", "INFO" if args.verbose else "WARNING")
     from ifplay.budget import deadline_after, set_deadline
+    from ifplay.config import with_model
     from ifplay.errors import IfplayError
     from ifplay.outputs import check_output_free, save_pipeline_output
     from ifplay.pipelines import PIPELINES, load_pipeline
@@ -45,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         raise IfplayError(f"--limit: must be >= 1 (got {args.limit})")
     config = load_pipeline(args.config)
     if args.model:
-        config.model.name = args.model
+        config = with_model(config, name=args.model)
     output = args.output or Path(config.output_dir or Path("runs") / config.name)
     check_output_free(output, args.force)
     set_deadline(deadline_after(args.stop_after))

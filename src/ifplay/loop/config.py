@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from ifplay.config import Schema, load_config, read_yaml
+from ifplay.config import Schema, load_config, read_yaml, with_model
 from ifplay.embedded import EMBEDDED_MODEL
 from ifplay.errors import ConfigError, first_line
 from ifplay.evaluation.engines import EVAL_BATCH_SIZE
@@ -74,13 +74,13 @@ class RefinerTrainingSpec(TrainingSpec):
 class IterationSpec(TrainingSpec):
     """What one iteration does; the same for every iteration."""
 
-    pipeline: str = Field(description="Pipeline YAML; its policy becomes the current model.")
+    pipeline: str = Field(description="Pipeline YAML; its `model` becomes the current model.")
     split: str = Field("dpo", description="Which split of the generated data trains the model.")
     recipe: str = Field(description="TRL recipe YAML; the reference model is the current model.")
     mix_previous: bool = Field(
         False, description="Train on this iteration's data plus the previous iteration's (SPIN)."
     )
-    generate_limit: int | None = Field(None, ge=1, description="Cap on prompts sent to the policy.")
+    generate_limit: int | None = Field(None, ge=1, description="Cap on prompts the model answers.")
     refiner: RefinerTrainingSpec | None = Field(
         None,
         description="Train the pipeline's refiner too (SPaR); the next iteration judges and refines "
@@ -151,15 +151,14 @@ def load_loop(path: str | Path) -> LoopConfig:
 
 
 def pipeline_as_run(loop: LoopConfig, pipeline: Any, model: str, refiner: str) -> Any:
-    """The iteration's pipeline declaration as the loop runs it: `model` is the policy and, when
-    the loop trains a refiner, `refiner` judges and refines; both on the loop's engine."""
-    pipeline.model.name = model
-    pipeline.model.engine = loop.engine
+    """A copy of the iteration's pipeline declaration as the loop runs it: `model` is the current
+    model and, when the loop trains a refiner, `refiner` judges and refines; both on the loop's
+    engine. `pipeline` itself is not changed."""
+    run = with_model(pipeline, name=model, engine=loop.engine)
     if loop.iteration.refiner is not None:  # a refiner of its own, trained by the loop
-        pipeline.refiner = pipeline.refiner_spec()
-        pipeline.refiner.name = refiner
-        pipeline.refiner.engine = loop.engine
-    return pipeline
+        spec = run.refiner_spec().model_copy(update={"name": refiner, "engine": loop.engine})
+        run = run.model_copy(update={"refiner": spec})
+    return run
 
 
 def _check_accelerate_config(file: Path, where: str) -> None:

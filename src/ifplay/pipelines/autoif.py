@@ -7,7 +7,7 @@ Two distilabel pipelines and two pure stages between them:
    back-translation -> consistency check. Rows are marked with a `drop` reason, never removed.
 2. prompts: verified instructions x real ShareGPT queries (optionally 2-3 compatible constraints),
    then decontamination against IFEval/FollowBench prompts.
-3. responses: the policy samples K responses per prompt -> every response is scored by executing its
+3. responses: the model being trained samples K responses per prompt -> every response is scored by executing its
    verifiers in the sandbox.
 4. splits: `sft` (TRL `messages`) and `dpo` (TRL `prompt/chosen/rejected`), plus `instructions`
    (every instruction with its fate) and per-stage counts.
@@ -103,7 +103,10 @@ class AutoIFConfig(PipelineDeclaration):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     seed: int = 0
     supervisor: ModelSpec = ModelSpec(**ROLE_DEFAULTS)
-    policy: ModelSpec = ModelSpec(n=8, **ROLE_DEFAULTS)
+    model: ModelSpec = Field(
+        ModelSpec(n=8, **ROLE_DEFAULTS),
+        description="The model being trained: it answers the prompts.",
+    )
     seeds: SeedsConfig = SeedsConfig()
     evolve: EvolveConfig = EvolveConfig()
     dedup: DedupConfig = DedupConfig()
@@ -115,14 +118,9 @@ class AutoIFConfig(PipelineDeclaration):
     checkpoint_every: int = Field(64, ge=1, description="Prompts per resumable response chunk.")
     output_dir: str | None = None
 
-    @property
-    def model(self) -> ModelSpec:
-        """The policy: the model being trained (what `ifplay generate --model` overrides)."""
-        return self.policy
-
     def step_models(self) -> dict[str, ModelSpec]:
         sup = self.supervisor
-        return {"evolve": sup, "synthesize": sup, "backtranslate": sup, "sample": self.policy}
+        return {"evolve": sup, "synthesize": sup, "backtranslate": sup, "sample": self.model}
 
 
 def seed_rows(config: AutoIFConfig, base_dir: Path) -> list[dict[str, Any]]:
@@ -190,11 +188,11 @@ def build_instruction_pipeline(config: AutoIFConfig, seeds: list[dict[str, Any]]
 
     from ifplay.cache import cache_dir
     from ifplay.models import build_llm
-    from ifplay.steps.backtranslate import BackTranslate, CheckBackTranslation
-    from ifplay.steps.crossval import CrossValidateVerifiers
-    from ifplay.steps.dedup import DropNearDuplicates
-    from ifplay.steps.evolve import EvolveInstructions, ExpandRewrites
-    from ifplay.steps.verifiers import SynthesizeVerifiers
+    from ifplay.steps.autoif.backtranslate import BackTranslate, CheckBackTranslation
+    from ifplay.steps.autoif.crossval import CrossValidateVerifiers
+    from ifplay.steps.autoif.dedup import DropNearDuplicates
+    from ifplay.steps.autoif.evolve import EvolveInstructions, ExpandRewrites
+    from ifplay.steps.autoif.write_verifiers import SynthesizeVerifiers
 
     sup = config.supervisor
     batch = sup.batch_size
@@ -252,20 +250,20 @@ def build_response_pipeline(config: AutoIFConfig, prompts: list[dict[str, Any]])
 
     from ifplay.cache import cache_dir
     from ifplay.models import build_llm
+    from ifplay.steps.autoif.score_responses import ScoreResponses
     from ifplay.steps.progress import ProgressBar
     from ifplay.steps.respond import SampleResponses
-    from ifplay.steps.verify import ScoreResponses
 
-    policy = config.policy
-    batch = policy.batch_size
+    model = config.model
+    batch = model.batch_size
     v = config.verifiers
     with Pipeline(
         name=f"ifplay-autoif-{config.name}-responses", cache_dir=cache_dir("distilabel")
     ) as pipeline:
         load = LoadDataFromDicts(data=prompts, batch_size=batch)
         sample = SampleResponses(
-            llm=build_llm(policy.for_stage(policy.n, config.seed + 3)),
-            num_generations=policy.n,
+            llm=build_llm(model.for_stage(model.n, config.seed + 3)),
+            num_generations=model.n,
             input_batch_size=batch,
             **step_placement(config, "sample"),
         )
@@ -342,7 +340,7 @@ def build_splits(config: AutoIFConfig, scored: list[dict[str, Any]]) -> tuple[li
 def run_autoif(
     config: AutoIFConfig, base_dir: Path, limit: int | None = None, use_cache: bool = True
 ) -> PipelineOutput:
-    """Run all four stages; `limit` caps the number of prompts sent to the policy."""
+    """Run all four stages; `limit` caps the number of prompts the model answers."""
     import datasets
 
     from ifplay.split_schemas import AUTOIF_DPO, AUTOIF_SFT, dataset_from_rows

@@ -29,10 +29,10 @@ from ifplay.config import ModelSpec, Schema
 from ifplay.errors import ConfigError
 from ifplay.pipelines.base import PipelineOutput, pipeline_name, run_checkpointed
 from ifplay.pipelines.resources import PipelineDeclaration, step_placement
-from ifplay.steps.judge import JudgeSettings
 from ifplay.steps.sandboxed import SandboxSettings
-from ifplay.steps.spar_prompts import PromptSettings
-from ifplay.steps.tree_search import (
+from ifplay.steps.spar.judge import JudgeSettings
+from ifplay.steps.spar.prompts import PromptSettings
+from ifplay.steps.spar.tree_search import (
     SearchSettings,
     Tree,
     TreeStatus,
@@ -57,10 +57,13 @@ class SparConfig(PipelineDeclaration):
     kind: Literal["spar"] = "spar"
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     seed: int = 0
-    actor: ModelSpec = ModelSpec(n=5, temperature=0.9, top_p=0.9)
+    model: ModelSpec = Field(
+        ModelSpec(n=5, temperature=0.9, top_p=0.9),
+        description="The model being trained, in SPaR's actor role: it answers the prompts.",
+    )
     refiner: ModelSpec | None = Field(
         None,
-        description="Judge and refiner model (default: the actor's model; sampling comes from "
+        description="Judge and refiner model (default: `model`; sampling comes from "
         "`judge` and `search`). Its batch_size = prompts searched together.",
     )
     prompts: PromptSettings = PromptSettings()
@@ -70,17 +73,12 @@ class SparConfig(PipelineDeclaration):
     splits: SparSplits = SparSplits()
     output_dir: str | None = None
 
-    @property
-    def model(self) -> ModelSpec:
-        """The actor: the model being trained (what `ifplay generate --model` and loops set)."""
-        return self.actor
-
     def refiner_spec(self) -> ModelSpec:
-        """The refiner's spec: `refiner`, or the actor's model when none is given."""
-        return (self.refiner or self.actor).model_copy()
+        """The refiner's spec: `refiner`, or `model` when none is given."""
+        return (self.refiner or self.model).model_copy()
 
     def step_models(self) -> dict[str, ModelSpec]:
-        return {"sample": self.actor, "search": self.refiner_spec()}
+        return {"sample": self.model, "search": self.refiner_spec()}
 
 
 def build_pipeline(config: SparConfig, prompts: list[dict[str, Any]]) -> Any:
@@ -92,9 +90,9 @@ def build_pipeline(config: SparConfig, prompts: list[dict[str, Any]]) -> Any:
     from ifplay.models import build_llm
     from ifplay.steps.progress import ProgressBar
     from ifplay.steps.respond import SampleResponses
-    from ifplay.steps.tree_search import TreeSearchRefine
+    from ifplay.steps.spar.tree_search import TreeSearchRefine
 
-    actor, refiner = config.actor, config.refiner_spec()
+    actor, refiner = config.model, config.refiner_spec()
     with Pipeline(name=f"ifplay-spar-{config.name}", cache_dir=cache_dir("distilabel")) as pipe:
         load = LoadDataFromDicts(data=prompts, batch_size=actor.batch_size)
         sample = SampleResponses(
@@ -130,7 +128,7 @@ def run_spar(
         SPAR_REFINER_SFT,
         dataset_from_rows,
     )
-    from ifplay.steps.spar_prompts import build_prompts
+    from ifplay.steps.spar.prompts import build_prompts
 
     settings = config.prompts
     if limit is not None:
@@ -204,7 +202,7 @@ def refiner_rows(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list
     Judgments: a critique whose verdict agrees with the node's decision is the SFT answer and the
     chosen one; one that disagrees is the rejected one."""
     from ifplay.pairs import assistant
-    from ifplay.steps.judge import judge_messages
+    from ifplay.steps.spar.judge import judge_messages
 
     sft, dpo, judged = [], [], set()
     for row in rows:

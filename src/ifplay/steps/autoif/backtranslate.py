@@ -8,7 +8,7 @@ from pydantic import Field
 
 from ifplay.parsing import one_line_instruction
 from ifplay.steps.base import DROP, GenerativeStep, is_active
-from ifplay.steps.prompts import render_template
+from ifplay.steps.templating import render_template
 
 
 def _needs_check(row: dict[str, Any]) -> bool:

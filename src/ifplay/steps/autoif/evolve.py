@@ -7,7 +7,7 @@ from distilabel.typing import ChatType, StepOutput
 
 from ifplay.parsing import one_line_instruction
 from ifplay.steps.base import GenerativeStep, is_active
-from ifplay.steps.prompts import render_template
+from ifplay.steps.templating import render_template
 
 
 class EvolveInstructions(GenerativeStep):

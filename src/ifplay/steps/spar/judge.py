@@ -6,7 +6,7 @@ verifiers run in the sandbox and either vote (`code_judge: vote`, each constrain
 `code_weight` votes) or veto (`code_judge: veto`: one failed constraint makes the verdict "no").
 
 `Judge` judges a batch of (prompt, response) items with ONE engine call; the tree search
-(`ifplay.steps.tree_search`) uses it.
+(`ifplay.steps.spar.tree_search`) uses it.
 """
 
 import re
@@ -18,7 +18,7 @@ from distilabel.typing import ChatType
 from pydantic import Field
 
 from ifplay.config import MaxNewTokens, Schema, Temperature, TopP, sampling_kwargs
-from ifplay.steps.prompts import render_template
+from ifplay.steps.templating import render_template
 
 CodeJudge = Literal["off", "vote", "veto"]
 VERDICT_MARKER = "Verdict:"

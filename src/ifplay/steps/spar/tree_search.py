@@ -2,7 +2,7 @@
 
 A response the judge rejects is the root of a tree. Expanding a node asks the refiner for `branch`
 refined responses given the node's critique; each child is judged and its value is the share of
-"yes" votes (`ifplay.steps.judge.Votes.value`). The search stops at the first child whose value is
+"yes" votes (`ifplay.steps.spar.judge.Votes.value`). The search stops at the first child whose value is
 above `end_gate` (success), when no node is left within `depth`, or when the tree has used its
 `max_expansions`.
 
@@ -29,9 +29,9 @@ from distilabel.typing import ChatType, StepOutput
 from pydantic import Field
 
 from ifplay.config import MaxNewTokens, Schema, Temperature, TopP, sampling_kwargs
-from ifplay.steps.judge import Judge, JudgeItem, JudgeSettings, Judgment, item_for
-from ifplay.steps.prompts import render_template
 from ifplay.steps.sandboxed import SandboxedStep
+from ifplay.steps.spar.judge import Judge, JudgeItem, JudgeSettings, Judgment, item_for
+from ifplay.steps.templating import render_template
 
 _REFINED = re.compile(r"<refined>\s*(.*?)\s*(?:</refined>|$)", re.DOTALL | re.IGNORECASE)
 

@@ -7,7 +7,7 @@ from distilabel.typing import ChatType
 
 from ifplay.parsing import verifier_reply
 from ifplay.steps.base import GenerativeStep, is_active
-from ifplay.steps.prompts import render_template
+from ifplay.steps.templating import render_template
 
 
 class SynthesizeVerifiers(GenerativeStep):
