@@ -24,8 +24,8 @@ class Schema(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
-# Sampling settings, declared once: ModelSpec, the SPaR judge (`steps.judge.JudgeSettings`) and its
-# tree search (`steps.tree_search.SearchSettings`) each give them their own defaults.
+# Sampling settings, declared once: ModelSpec, the SPaR judge (`steps.spar.judge.JudgeSettings`) and its
+# tree search (`steps.spar.tree_search.SearchSettings`) each give them their own defaults.
 Temperature = Annotated[float, Field(ge=0.0, le=5.0, description="0 is greedy decoding.")]
 TopP = Annotated[float, Field(gt=0.0, le=1.0, description="Nucleus sampling (1: off).")]
 MaxNewTokens = Annotated[int, Field(ge=1, description="Cap on generated tokens per sample.")]
