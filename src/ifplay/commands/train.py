@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from ifplay.budget import add_stop_after_argument
+from ifplay.packaged import declaration_path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,7 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "train",
         help="train with a TRL recipe (recipes/*.yaml, the file `trl sft|dpo --config` reads)",
     )
-    parser.add_argument("recipe", type=Path, help="TRL recipe YAML (DPO/SPIN/SPaR actor, or SFT)")
+    parser.add_argument(
+        "recipe", type=declaration_path, help="TRL recipe YAML (DPO/SPIN/SPaR actor, or SFT)"
+    )
     parser.add_argument(
         "--dataset",
         type=Path,

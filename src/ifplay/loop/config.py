@@ -10,6 +10,7 @@ from ifplay.config import Schema, load_config, read_yaml, with_model
 from ifplay.embedded import EMBEDDED_MODEL
 from ifplay.errors import ConfigError, first_line
 from ifplay.evaluation.engines import EVAL_BATCH_SIZE
+from ifplay.packaged import declaration_path
 
 
 class EvalSpec(Schema):
@@ -186,10 +187,12 @@ def _check_model(name: str, source: Path) -> None:
 
 
 def resolve_relative(value: str, base: Path) -> Path | None:
-    """`value` as given if it exists, else relative to `base`; None when neither exists."""
+    """`value` as given if it exists, else relative to `base`, else the declaration ifplay ships
+    under that name (`pipelines/...`, `recipes/...`); None when none exists."""
     candidate = Path(value)
     if candidate.exists():
         return candidate
     if (base / candidate).exists():
         return base / candidate
-    return None
+    shipped = declaration_path(value)
+    return shipped if shipped.exists() else None
