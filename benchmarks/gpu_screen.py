@@ -29,7 +29,6 @@ import json
 import math
 import random
 import subprocess
-import sys
 import tarfile
 import time
 from collections import Counter
@@ -422,7 +421,7 @@ def run(stage_dir: Path, out: Path, args: argparse.Namespace) -> None:
         return trained, {"pairs": len(examples), "steps": len(losses), "losses": losses[::5]}
 
     steps: list[tuple[str, Callable[[], tuple[Any, dict[str, Any]]]]] = []
-    trained: dict[str, Any] = {"base": base}
+    trained: dict[str, Any] = {}
     steps.append(("sft", lambda: sft_from(base, data)))
     steps.append(("dpo", lambda: dpo_from(base, data)))
     steps.append(("sft-dpo", lambda: dpo_from(trained["sft"], data)))
@@ -517,4 +516,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -144,6 +144,11 @@ def test_declarations_are_found_by_their_shipped_name(tmp_path: Path, monkeypatc
     (tmp_path / "recipes" / "dpo.yaml").write_text("mine\n")
     assert declaration_path("recipes/dpo.yaml") == Path("recipes/dpo.yaml")  # a local file wins
     assert declaration_path("recipes/nope.yaml") == Path("recipes/nope.yaml")
+    beside = tmp_path / "loops"
+    (beside / "recipes").mkdir(parents=True)
+    (beside / "recipes" / "sft.yaml").write_text("beside\n")
+    assert declaration_path("recipes/sft.yaml", beside=beside) == beside / "recipes/sft.yaml"
+    assert declaration_path("recipes/sft.yaml") == SHIPPED / "recipes/sft.yaml"  # nothing beside
 
 
 def test_the_readme_loop_declaration_loads_from_an_empty_folder(

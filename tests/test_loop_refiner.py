@@ -4,6 +4,7 @@ refiner training step (and its skip when the iteration produced no refiner data)
 import json
 from pathlib import Path
 
+import pytest
 from training_data import chat_rows, write_jsonl
 
 from ifplay.loop.runner import LoopRun
@@ -91,3 +92,33 @@ def test_refiner_training_runs_sft_and_skips_an_empty_split(
     assert skipped["skipped"] and skipped["rows"] == 0
     assert (run.root / "iter-2" / "refiner" / "SKIPPED").is_file()
     assert not (run.root / "iter-2" / "refiner" / "config.json").exists()
+
+
+def test_a_model_override_builds_a_new_declaration(repo_root: Path) -> None:
+    from ifplay.config import with_model
+    from ifplay.loop.config import LoopConfig, pipeline_as_run
+    from ifplay.pipelines import load_pipeline
+
+    spar = load_pipeline(repo_root / "pipelines" / "spar-quick.yaml")
+    before = spar.model_dump()
+    renamed = with_model(spar, name="runs/x/model", engine="vllm")
+    assert (renamed.model.name, renamed.model.engine) == ("runs/x/model", "vllm")
+    assert renamed.model.n == spar.model.n and renamed.search == spar.search
+    loop = LoopConfig.model_validate(
+        {
+            "name": "l",
+            "engine": "vllm",
+            "iterations": 1,
+            "iteration": {
+                "pipeline": "p.yaml",
+                "recipe": "r.yaml",
+                "refiner": {"split": "refiner_sft", "recipe": "r.yaml"},
+            },
+        }
+    )
+    run = pipeline_as_run(loop, spar, "runs/l/iter-1/model", "runs/l/iter-1/refiner")
+    assert (run.model.name, run.refiner.name) == ("runs/l/iter-1/model", "runs/l/iter-1/refiner")
+    assert run.model.engine == run.refiner.engine == "vllm"
+    assert spar.model_dump() == before  # the declaration given is untouched
+    with pytest.raises(ValueError, match="engine"):
+        with_model(spar, engine="tensorrt")

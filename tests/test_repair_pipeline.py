@@ -11,6 +11,7 @@ from rule_llms import RuleLLM
 
 from ifplay.config import ModelSpec
 from ifplay.constraints import get_family
+from ifplay.constraints.answers import choose_pair, repetitive
 from ifplay.errors import IfplayError
 from ifplay.pipelines import load_pipeline
 from ifplay.pipelines.repair import (
@@ -18,9 +19,7 @@ from ifplay.pipelines.repair import (
     RepairPrompts,
     build_prompts,
     build_splits,
-    choose_pair,
     graft_splits,
-    repetitive,
     run_repair,
 )
 

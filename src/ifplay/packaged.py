@@ -29,12 +29,15 @@ def installed_file(package: str, relative: str) -> Path | None:
 SHIPPED = Path(__file__).resolve().parent / "shipped"
 
 
-def declaration_path(text: str) -> Path:
-    """A declaration named on the command line: the file itself when it exists; else, for a relative
-    name, the declaration ifplay ships under that name (`pipelines/...`, `recipes/...`), so the
-    README's commands run from any folder; else the path as given (its loader reports it missing)."""
+def declaration_path(text: str, beside: Path | None = None) -> Path:
+    """A declaration named by `text`: the file itself when it exists; else, for a relative name,
+    the file of that name in `beside` (the folder of the declaration that names it), else the
+    declaration ifplay ships under that name (`pipelines/...`, `recipes/...`), so the README's
+    commands run from any folder; else the path as given (its loader reports it missing)."""
     path = Path(text)
     if path.exists() or path.is_absolute():
         return path
-    shipped = SHIPPED / path
-    return shipped if shipped.is_file() else path
+    for folder in (beside, SHIPPED):
+        if folder is not None and (folder / path).exists():
+            return folder / path
+    return path

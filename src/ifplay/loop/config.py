@@ -189,10 +189,5 @@ def _check_model(name: str, source: Path) -> None:
 def resolve_relative(value: str, base: Path) -> Path | None:
     """`value` as given if it exists, else relative to `base`, else the declaration ifplay ships
     under that name (`pipelines/...`, `recipes/...`); None when none exists."""
-    candidate = Path(value)
-    if candidate.exists():
-        return candidate
-    if (base / candidate).exists():
-        return base / candidate
-    shipped = declaration_path(value)
-    return shipped if shipped.exists() else None
+    path = declaration_path(value, beside=base)
+    return path if path.exists() else None
