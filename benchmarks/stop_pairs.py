@@ -126,7 +126,7 @@ def length_pairs(query: str, answer: str, rng: random.Random) -> list[dict[str, 
     Each: {"prompt_text", "chosen", "rejected", "constraint"}; none when the answer is too short."""
     from ifplay.constraints import get_family
     from ifplay.constraints import text as text_units
-    from ifplay.constraints.repair import _longest_prefix
+    from ifplay.constraints.repair import longest_prefix_that_fits
     from ifplay.pipelines.repair import constrained_prompt
 
     pairs = []
@@ -139,10 +139,10 @@ def length_pairs(query: str, answer: str, rng: random.Random) -> list[dict[str, 
         if bound == "min":
             n = int(count * 0.9) // 10 * 10 if unit == "words" else int(count * 0.9)
             chosen = answer
-            rejected = _longest_prefix(answer, lambda p, m=n // 2, f=count_of: len(f(p)) <= m)
+            rejected = longest_prefix_that_fits(answer, lambda p, m=n // 2, f=count_of: len(f(p)) <= m)
         else:
             n = count // 2 // 10 * 10 if unit == "words" else count // 2
-            chosen = _longest_prefix(answer, lambda p, m=n, f=count_of: len(f(p)) <= m)
+            chosen = longest_prefix_that_fits(answer, lambda p, m=n, f=count_of: len(f(p)) <= m)
             rejected = answer
         family = get_family(f"length.{bound}_{unit}")
         constraint = family.build({"n": n}, phrasing=rng.randrange(len(family.phrasings)))

@@ -6,7 +6,13 @@ import random
 import pytest
 
 from ifplay.constraints import FAMILIES, get_family
-from ifplay.constraints.repair import REPAIRS, finish_answer, repair_answer, repairable
+from ifplay.constraints.repair import (
+    REPAIRS,
+    finish_answer,
+    longest_prefix_that_fits,
+    repair_answer,
+    repairable,
+)
 
 ANSWERS = (
     "Sure, here's how you can bake bread at home! First, mix flour, water, yeast and salt in a bowl. "
@@ -110,3 +116,12 @@ def test_two_responses_needs_another_answer() -> None:
 )
 def test_finish_answer_cuts_back_to_the_last_complete_sentence(answer: str, finished: str) -> None:
     assert finish_answer(answer) == finished
+
+
+def test_longest_prefix_that_fits_cuts_at_a_sentence_end_or_gives_none() -> None:
+    text = "One two three. Four five. Six seven eight nine."
+    assert (
+        longest_prefix_that_fits(text, lambda p: len(p.split()) <= 5) == "One two three. Four five."
+    )
+    assert longest_prefix_that_fits(text, lambda p: len(p.split()) <= 3) == "One two three."
+    assert longest_prefix_that_fits(text, lambda p: len(p.split()) <= 2) is None

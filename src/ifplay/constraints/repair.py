@@ -59,7 +59,7 @@ def _sentence_ends(text: str) -> list[int]:
     return [*ends, len(text)]
 
 
-def _longest_prefix(text: str, fits: Callable[[str], bool]) -> str | None:
+def longest_prefix_that_fits(text: str, fits: Callable[[str], bool]) -> str | None:
     """The longest prefix of `text` ending at a sentence end for which `fits(prefix)`; None if none."""
     for end in reversed(_sentence_ends(text)):
         prefix = text[:end].rstrip()
@@ -69,11 +69,11 @@ def _longest_prefix(text: str, fits: Callable[[str], bool]) -> str | None:
 
 
 def _max_words(text: str, n: int) -> str | None:
-    return _longest_prefix(text, lambda prefix: len(word_list(prefix)) <= n)
+    return longest_prefix_that_fits(text, lambda prefix: len(word_list(prefix)) <= n)
 
 
 def _max_sentences(text: str, n: int) -> str | None:
-    return _longest_prefix(text, lambda prefix: len(sentence_list(prefix)) <= n)
+    return longest_prefix_that_fits(text, lambda prefix: len(sentence_list(prefix)) <= n)
 
 
 def _no_commas(text: str) -> str:
