@@ -178,20 +178,38 @@ def test_a_looping_answer_is_never_chosen() -> None:
 
 
 class FailingLLM(RuleLLM):
-    """An engine whose every call fails, as a dead server's does (no **kwargs: distilabel would
-    take them for a required runtime parameter inside a pipeline)."""
+    """An engine that answers its first `good_calls` calls with `answer` and raises from then on,
+    as a server that dies does (no **kwargs: distilabel would take them for a required runtime
+    parameter inside a pipeline)."""
+
+    answer: str = ""
+    good_calls: int = 0
+
+    def reply(self, text: str, sample: int) -> str:
+        return self.answer
 
     def generate(self, inputs: list, num_generations: int = 1) -> list[dict]:
-        raise ConnectionError("server is gone")
+        if len(self.calls) >= self.good_calls:
+            raise ConnectionError("server is gone")
+        return super().generate(inputs, num_generations)
 
 
-def test_a_failed_engine_is_an_error_not_a_chunk_of_empty_answers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("engine", "error"),
+    [
+        (FailingLLM(), "the engine failed on 4 of 4 prompts"),  # dead from the start
+        (FailingLLM(answer="A short answer.", good_calls=1), "the engine failed on 2 of 4 prompts"),
+        (FailingLLM(good_calls=99), "every answer of 4 prompts is empty"),  # swallows its errors
+    ],
+    ids=["dead", "dies-midway", "answers-nothing"],
+)
+def test_a_chunk_the_engine_did_not_answer_in_full_is_an_error_and_never_kept(
+    engine: FailingLLM, error: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("IFPLAY_CACHE", str(tmp_path))
-    monkeypatch.setattr("ifplay.models.build_llm", lambda spec: FailingLLM())
-    config = RepairConfig(name="dead", model=ModelSpec(n=2, batch_size=2))
-    with pytest.raises(IfplayError, match="every answer of 4 prompts is empty"):
+    monkeypatch.setattr("ifplay.models.build_llm", lambda spec: engine)
+    config = RepairConfig(name="failing", model=ModelSpec(n=2, batch_size=2))
+    with pytest.raises(IfplayError, match=error):
         run_repair(config, Path("."), limit=4)
     assert not list((tmp_path / "checkpoints").rglob("chunk-*.jsonl"))
 

@@ -123,8 +123,16 @@ def answer_prompts(
         return pipe
 
     def answered(chunk: list[dict[str, Any]]) -> None:
-        """distilabel turns an engine failure into empty answers: a chunk without one answer is
-        an engine that failed (a dead server, a crash), not data."""
+        """A chunk is kept only when the engine answered all of it. distilabel turns a failed
+        engine call into `responses: None` for that call's prompts (a dead server, a crash), and
+        a chunk without one non-empty answer is a failed engine too: neither is data."""
+        failed = sum(1 for row in chunk if row.get("responses") is None)
+        if failed:
+            raise IfplayError(
+                f"{config.name}: the engine failed on {failed} of {len(chunk)} prompts "
+                f"({spec.engine}, {spec.name}); nothing of this chunk was kept; "
+                f"rerun with -v to see its errors"
+            )
         if chunk and not any(text for row in chunk for text in row.get("responses") or []):
             raise IfplayError(
                 f"{config.name}: every answer of {len(chunk)} prompts is empty: the engine failed "
