@@ -60,3 +60,20 @@ class ScriptedLLM(RuleLLM):
 
     def reply(self, text: str, sample: int) -> str | None:
         return next(self._script, None)
+
+
+class FailingLLM(RuleLLM):
+    """An engine that answers its first `good_calls` calls with `answer` and raises from then on,
+    as a server that dies does (no **kwargs: distilabel would take them for a required runtime
+    parameter inside a pipeline)."""
+
+    answer: str = ""
+    good_calls: int = 0
+
+    def reply(self, text: str, sample: int) -> str:
+        return self.answer
+
+    def generate(self, inputs: list, num_generations: int = 1) -> list[dict]:
+        if len(self.calls) >= self.good_calls:
+            raise ConnectionError("server is gone")
+        return super().generate(inputs, num_generations)

@@ -57,3 +57,34 @@ def test_checkpointed_chunks_are_keyed_by_their_rows(
     base.run_checkpointed(name, changed, 3, build)
     assert computed[4:] == [[100, 1, 2]]
     assert base.pipeline_name("test", "run", {"setting": 2}) != name
+
+
+def test_a_chunk_the_engine_failed_on_is_never_kept_and_answered_data_has_no_marker(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    """`kind: generate` through a real distilabel pipeline: an engine that dies after its first
+    batch fails the run in one line naming the step, with no checkpoint; a healthy one gives the
+    answers, and the failure marker never reaches the data."""
+    import json
+
+    from rule_llms import FailingLLM
+
+    from ifplay.config import DataSource, ModelSpec
+    from ifplay.errors import IfplayError
+    from ifplay.pipelines.generate import GenerateConfig, run_generate
+
+    monkeypatch.setenv("IFPLAY_CACHE", str(tmp_path / "cache"))
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text("".join(json.dumps({"prompt": f"Question {i}?"}) + "\n" for i in range(4)))
+    config = GenerateConfig(
+        name="failing", data=DataSource(path=str(prompts)), model=ModelSpec(batch_size=2)
+    )
+    dying = FailingLLM(answer="Yes.", good_calls=1)
+    monkeypatch.setattr("ifplay.models.build_llm", lambda spec: dying)
+    with pytest.raises(IfplayError, match=r"the engine failed on 2 of 4 rows \(step "):
+        run_generate(config, tmp_path)
+    assert not list((tmp_path / "cache" / "checkpoints").rglob("chunk-*.jsonl"))
+    healthy = FailingLLM(answer="Yes.", good_calls=99)
+    monkeypatch.setattr("ifplay.models.build_llm", lambda spec: healthy)
+    data = run_generate(config, tmp_path).splits["data"]
+    assert data["generation"] == ["Yes."] * 4 and "engine_failed" not in data.column_names

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from rule_llms import RuleLLM
+from rule_llms import FailingLLM
 
 from ifplay.config import ModelSpec
 from ifplay.constraints import get_family
@@ -177,28 +177,14 @@ def test_a_looping_answer_is_never_chosen() -> None:
     }
 
 
-class FailingLLM(RuleLLM):
-    """An engine that answers its first `good_calls` calls with `answer` and raises from then on,
-    as a server that dies does (no **kwargs: distilabel would take them for a required runtime
-    parameter inside a pipeline)."""
-
-    answer: str = ""
-    good_calls: int = 0
-
-    def reply(self, text: str, sample: int) -> str:
-        return self.answer
-
-    def generate(self, inputs: list, num_generations: int = 1) -> list[dict]:
-        if len(self.calls) >= self.good_calls:
-            raise ConnectionError("server is gone")
-        return super().generate(inputs, num_generations)
-
-
 @pytest.mark.parametrize(
     ("engine", "error"),
     [
-        (FailingLLM(), "the engine failed on 4 of 4 prompts"),  # dead from the start
-        (FailingLLM(answer="A short answer.", good_calls=1), "the engine failed on 2 of 4 prompts"),
+        (FailingLLM(), r"the engine failed on 4 of 4 rows \(step sample\)"),  # dead from the start
+        (
+            FailingLLM(answer="A short answer.", good_calls=1),
+            r"the engine failed on 2 of 4 rows \(step sample\)",
+        ),
         (FailingLLM(good_calls=99), "every answer of 4 prompts is empty"),  # swallows its errors
     ],
     ids=["dead", "dies-midway", "answers-nothing"],

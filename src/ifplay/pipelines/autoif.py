@@ -376,7 +376,9 @@ def run_autoif(
 
 
 def _public(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in row.items() if k != "distilabel_metadata"}
+    from ifplay.steps.base import ENGINE_FAILED
+
+    return {k: v for k, v in row.items() if k not in ("distilabel_metadata", ENGINE_FAILED)}
 
 
 def _stats(

@@ -54,8 +54,9 @@ def run_checkpointed(
     Chunk boundaries depend only on the rows,
     and seeded engines sample each batch from its prompts, so the result equals an uninterrupted run.
     (distilabel's own mid-pipeline recovery can hang after a SIGKILL, so each chunk runs fresh.)
-    `use_cache=False` recomputes every chunk. `check(chunk_rows)`, when given, runs before a chunk is
-    saved and raises to keep a failed chunk out of the checkpoints. Once the process's time budget is
+    `use_cache=False` recomputes every chunk. A chunk with a row whose engine call failed is never
+    saved (`refuse_engine_failures`); `check(chunk_rows)`, when given, runs next and raises to keep
+    any other failed chunk out of the checkpoints. Once the process's time budget is
     spent (`ifplay.budget`), `StoppedOnBudget` is raised after the chunk in progress is saved.
     """
     from ifplay.budget import check_deadline
@@ -70,6 +71,7 @@ def run_checkpointed(
             out.extend(json.loads(line) for line in path.read_text().splitlines() if line)
             continue
         done = run_distilabel(build(chunk)).to_list()
+        refuse_engine_failures(name, done)
         if check is not None:
             check(done)
         tmp = path.with_suffix(".partial")
@@ -83,6 +85,20 @@ def run_checkpointed(
                 f"kept in {folder}"
             )
     return out
+
+
+def refuse_engine_failures(name: str, rows: list[dict[str, Any]]) -> None:
+    """Raise a one-line `IfplayError` when any row's engine call failed (`steps.base.ENGINE_FAILED`
+    names the step); the caller then keeps nothing of these rows."""
+    from ifplay.steps.base import ENGINE_FAILED
+
+    failed = [row[ENGINE_FAILED] for row in rows if row.get(ENGINE_FAILED)]
+    if failed:
+        raise IfplayError(
+            f"{name}: the engine failed on {len(failed)} of {len(rows)} rows "
+            f"(step {', '.join(sorted(set(failed)))}); nothing of this chunk was kept; "
+            f"rerun with -v to see its errors"
+        )
 
 
 def answer_prompts(
@@ -123,16 +139,8 @@ def answer_prompts(
         return pipe
 
     def answered(chunk: list[dict[str, Any]]) -> None:
-        """A chunk is kept only when the engine answered all of it. distilabel turns a failed
-        engine call into `responses: None` for that call's prompts (a dead server, a crash), and
-        a chunk without one non-empty answer is a failed engine too: neither is data."""
-        failed = sum(1 for row in chunk if row.get("responses") is None)
-        if failed:
-            raise IfplayError(
-                f"{config.name}: the engine failed on {failed} of {len(chunk)} prompts "
-                f"({spec.engine}, {spec.name}); nothing of this chunk was kept; "
-                f"rerun with -v to see its errors"
-            )
+        """A chunk without one non-empty answer is an engine that failed quietly, not data (a
+        failed call is refused before this: `refuse_engine_failures`)."""
         if chunk and not any(text for row in chunk for text in row.get("responses") or []):
             raise IfplayError(
                 f"{config.name}: every answer of {len(chunk)} prompts is empty: the engine failed "

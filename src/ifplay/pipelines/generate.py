@@ -38,12 +38,12 @@ def run_generate(
     import datasets
     from distilabel.pipeline import Pipeline
     from distilabel.steps import LoadDataFromDicts
-    from distilabel.steps.tasks import TextGeneration
 
     from ifplay.cache import cache_dir
     from ifplay.data import load_rows, require_text_column
     from ifplay.models import build_llm
     from ifplay.steps.progress import ProgressBar
+    from ifplay.steps.respond import PlainTextGeneration
 
     source = config.data
     ds = load_rows(source.path, source.split, limit or source.limit, base_dir=base_dir)
@@ -57,7 +57,7 @@ def run_generate(
             name=f"ifplay-generate-{config.name}", cache_dir=cache_dir("distilabel")
         ) as pipe:
             load = LoadDataFromDicts(data=chunk, batch_size=batch)
-            generate = TextGeneration(
+            generate = PlainTextGeneration(
                 llm=build_llm(config.model),
                 system_prompt=config.system_prompt,
                 num_generations=config.model.n,
@@ -80,6 +80,8 @@ def run_generate(
 
 def _tidy(ds: Any, model: ModelSpec) -> Any:
     """Restore input order, keep token counts and the model's spec name, drop distilabel metadata."""
+    from ifplay.steps.base import ENGINE_FAILED
+
     n = model.n
     ds = ds.sort("ifplay_row")
 
@@ -94,7 +96,7 @@ def _tidy(ds: Any, model: ModelSpec) -> Any:
             out["output_tokens"] = tokens[0] if tokens else 0
         return out
 
-    ds = ds.map(flatten, remove_columns=["distilabel_metadata", "ifplay_row"])
+    ds = ds.map(flatten, remove_columns=["distilabel_metadata", "ifplay_row", ENGINE_FAILED])
     return ds if n == 1 else ds.rename_column("generation", "generations")
 
 

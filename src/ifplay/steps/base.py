@@ -5,6 +5,11 @@ earlier stage, or rows that need no LLM, pass through untouched with empty outpu
 `num_generations` samples per row in one batched engine call, and (3) hands all samples of a row to
 `parse`, which returns the new columns. Rows are never removed here: stages mark a row with a `drop`
 reason instead, so every stage's kept/dropped counts can be read off the final dataset.
+
+When a batch's engine call raises (a dead server, a crash), distilabel catches it and fills that
+batch's outputs with None. `MarksEngineFailures` also names the failed step in the row's
+`engine_failed` column (None on every row that was answered), so a pipeline can tell a failure from
+data and refuse to keep it (`pipelines.base.run_checkpointed`).
 """
 
 from abc import abstractmethod
@@ -15,6 +20,28 @@ from distilabel.steps.tasks import Task
 from distilabel.typing import ChatType, StepOutput
 
 DROP = "drop"
+ENGINE_FAILED = "engine_failed"
+
+
+class MarksEngineFailures:
+    """Mixin for a distilabel `Task`: every output row carries `engine_failed`: None once answered,
+    the step's name when its batch raised (earlier failures are kept)."""
+
+    name: str
+
+    def impute_step_outputs(self, step_output: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        rows = super().impute_step_outputs(step_output)  # type: ignore[misc]
+        for row in rows:
+            row[ENGINE_FAILED] = row.get(ENGINE_FAILED) or self.name
+            # distilabel's metadata here is a dict where answered rows may hold a list of them,
+            # which Arrow refuses to mix: the chunk is refused anyway, so the metadata goes.
+            if "distilabel_metadata" in row:
+                row["distilabel_metadata"] = None
+        return rows
+
+    def process_applying_mappings(self, *args: list[dict[str, Any]]) -> StepOutput:
+        for rows in super().process_applying_mappings(*args):  # type: ignore[misc]
+            yield [{**row, ENGINE_FAILED: row.get(ENGINE_FAILED)} for row in rows]
 
 
 def is_active(row: dict[str, Any]) -> bool:
@@ -22,7 +49,7 @@ def is_active(row: dict[str, Any]) -> bool:
     return not row.get(DROP)
 
 
-class GenerativeStep(Task):
+class GenerativeStep(MarksEngineFailures, Task):
     """Base for LLM-backed stages; subclasses define `format_input`, `parse` and the columns."""
 
     @abstractmethod

@@ -1,10 +1,16 @@
-"""Response sampling: the policy model answers each prompt `num_generations` times."""
+"""Response sampling: the policy model answers each prompt `num_generations` times.
+
+`SampleResponses` is ifplay's own step (prompt in, `responses` out); `PlainTextGeneration` is
+distilabel's `TextGeneration` (system prompt, grouped generations, token statistics) for `kind:
+generate`. Both mark a batch whose engine call failed (`steps.base.MarksEngineFailures`).
+"""
 
 from typing import Any
 
+from distilabel.steps.tasks import TextGeneration
 from distilabel.typing import ChatType
 
-from ifplay.steps.base import GenerativeStep
+from ifplay.steps.base import GenerativeStep, MarksEngineFailures
 
 
 class SampleResponses(GenerativeStep):
@@ -26,3 +32,7 @@ class SampleResponses(GenerativeStep):
 
     def empty(self) -> dict[str, Any]:
         return {"responses": []}
+
+
+class PlainTextGeneration(MarksEngineFailures, TextGeneration):
+    """distilabel's `TextGeneration`, whose failed batches carry `engine_failed`."""
