@@ -65,6 +65,19 @@ def test_repairs_change_only_what_the_constraint_demands(family_id, kwargs, same
     assert same_when(repaired) == same_when(ANSWERS[1])
 
 
+@pytest.mark.parametrize(
+    ("family_id", "kwargs"),
+    [("punctuation.no_commas", {}), ("punctuation.avoid_mark", {"mark": ";"})],
+)
+def test_punctuation_in_code_is_never_removed(family_id: str, kwargs: dict) -> None:
+    with_code = "Call it like this:\n\n```python\nprint(max(1, 2)); print(3)\n```\n\nThen, done."
+    constraint = get_family(family_id).build(kwargs)
+    assert not constraint.check(with_code)
+    assert repair_answer(with_code, [constraint]) is None
+    prose = "First, this; then, that."
+    assert repair_answer(prose, [constraint]) is not None
+
+
 def test_an_unrepairable_failing_constraint_gives_none() -> None:
     constraint = get_family("length.min_words").build({"n": 120})
     assert repair_answer("Too short an answer.", [constraint]) is None

@@ -76,12 +76,16 @@ def _max_sentences(text: str, n: int) -> str | None:
     return longest_prefix_that_fits(text, lambda prefix: len(sentence_list(prefix)) <= n)
 
 
-def _no_commas(text: str) -> str:
+def _no_commas(text: str) -> str | None:
+    if CODE_FENCE in text:  # commas in code are syntax: removing them breaks the code
+        return None
     text = re.sub(r"(?<=\d),(?=\d{3})", "", text)  # 1,000 -> 1000
     return re.sub(r"\s*[,，]\s*", " ", text)
 
 
-def _avoid_mark(text: str, mark: str) -> str:
+def _avoid_mark(text: str, mark: str) -> str | None:
+    if CODE_FENCE in text:  # as in _no_commas: a mark in code is syntax
+        return None
     replacement = "." if mark in "!?;" else ""
     return text.replace(mark, replacement)
 
