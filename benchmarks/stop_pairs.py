@@ -139,7 +139,9 @@ def length_pairs(query: str, answer: str, rng: random.Random) -> list[dict[str, 
         if bound == "min":
             n = int(count * 0.9) // 10 * 10 if unit == "words" else int(count * 0.9)
             chosen = answer
-            rejected = longest_prefix_that_fits(answer, lambda p, m=n // 2, f=count_of: len(f(p)) <= m)
+            rejected = longest_prefix_that_fits(
+                answer, lambda p, m=n // 2, f=count_of: len(f(p)) <= m
+            )
         else:
             n = count // 2 // 10 * 10 if unit == "words" else count // 2
             chosen = longest_prefix_that_fits(answer, lambda p, m=n, f=count_of: len(f(p)) <= m)
