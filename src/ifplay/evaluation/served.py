@@ -3,19 +3,58 @@
 Used by `ifplay eval --engine vllm` on a machine without a GPU. Each request renders its prompt with
 lighteval's own `PromptManager` and the checkpoint's tokenizer, exactly as the transformers path does,
 and sends the token ids (not text) to `/v1/completions`, so both engines see identical inputs. All
-requests are in flight at once; vLLM's continuous batching schedules them. Log-likelihood tasks
-(`sharegpt_ppl`) are refused: run them on the transformers engine.
+requests are in flight at once; vLLM's continuous batching schedules them.
+
+Log-likelihood requests (`sharegpt_ppl`) are scored from vLLM's prompt log-probabilities: context and
+continuation are tokenized as lighteval's transformers path does (`tok_encode_pair`, pairwise), the
+joined ids are cut from the left to the model's length, and the continuation's token log-probabilities
+are summed; `argmax_logits_eq_gold` holds when each continuation token was the model's top choice
+(vLLM's rank 1). Rolling log-likelihood (whole-text perplexity) is not served.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ifplay.config import ModelSpec
 from ifplay.errors import IfplayError
 
 CONCURRENT_REQUESTS = 256
+Result = TypeVar("Result")
+
+
+def in_flight(request: Callable[[Any], Result], items: list[Any]) -> Iterator[tuple[int, Result]]:
+    """(index in `items`, `request(item)`) as each call finishes; up to `CONCURRENT_REQUESTS` run at
+    once. A consumer that stops early leaves nothing queued behind it."""
+    pool = ThreadPoolExecutor(max_workers=min(CONCURRENT_REQUESTS, len(items) or 1))
+    try:
+        futures = {pool.submit(request, item): i for i, item in enumerate(items)}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def continuation_logprobs(
+    prompt_logprobs: list[dict[str, Any] | None], continuation: list[int]
+) -> tuple[float, bool]:
+    """(sum of the continuation's log-probabilities, whether each of its tokens ranked first), from
+    vLLM's `prompt_logprobs` of a prompt that ends with `continuation`. Each entry maps token id
+    (a string) to `{"logprob", "rank", ...}`; the first prompt token has none and is skipped.
+    Raises `IfplayError` when an entry does not score its own token."""
+    total, greedy = 0.0, True
+    if not continuation:
+        return total, greedy
+    for token, entry in zip(continuation, prompt_logprobs[-len(continuation) :], strict=True):
+        if entry is None:
+            continue
+        scored = entry.get(str(token))
+        if scored is None:
+            raise IfplayError(f"vLLM's prompt log-probabilities have no score for token {token}")
+        total += float(scored["logprob"])
+        greedy = greedy and scored.get("rank") == 1
+    return total, greedy
 
 
 def served_eval_model(spec: ModelSpec, path: str, generation: Any, cache_dir: Path) -> Any:
@@ -26,7 +65,7 @@ def served_eval_model(spec: ModelSpec, path: str, generation: Any, cache_dir: Pa
     from lighteval.tasks.requests import Doc
     from lighteval.utils.cache_management import SampleCache
     from openai import OpenAI
-    from transformers import AutoTokenizer
+    from transformers import AutoConfig, AutoTokenizer
 
     from ifplay.vllm_server import REQUEST_TIMEOUT_S, ServerSettings, served
 
@@ -41,6 +80,11 @@ def served_eval_model(spec: ModelSpec, path: str, generation: Any, cache_dir: Pa
             self._cache = SampleCache(self.config)
             self._tokenizer = AutoTokenizer.from_pretrained(path)
             self.prompt_manager = PromptManager(use_chat_template=True, tokenizer=self._tokenizer)
+            text_config = AutoConfig.from_pretrained(path).get_text_config()
+            self._checkpoint_length = int(
+                getattr(text_config, "max_position_embeddings", None)
+                or getattr(self._tokenizer, "model_max_length", 8192)
+            )
 
         @property
         def tokenizer(self) -> Any:
@@ -52,7 +96,8 @@ def served_eval_model(spec: ModelSpec, path: str, generation: Any, cache_dir: Pa
 
         @property
         def max_length(self) -> int:
-            return int(getattr(self._tokenizer, "model_max_length", 8192))
+            """The served context length: the spec's `max_model_len`, else the checkpoint's."""
+            return spec.max_model_len or self._checkpoint_length
 
         def _answer(self, doc: Doc) -> ModelResponse:
             ids = self._tokenizer(
@@ -80,28 +125,61 @@ def served_eval_model(spec: ModelSpec, path: str, generation: Any, cache_dir: Pa
 
         def answers_as_completed(self, docs: list[Doc]) -> Iterator[tuple[int, ModelResponse]]:
             """(index in `docs`, answer) as each request finishes; all are in flight at once."""
-            pool = ThreadPoolExecutor(max_workers=min(CONCURRENT_REQUESTS, len(docs) or 1))
-            try:
-                futures = {pool.submit(self._answer, doc): i for i, doc in enumerate(docs)}
-                for future in as_completed(futures):
-                    yield futures[future], future.result()
-            finally:  # a consumer that stops early leaves nothing queued behind it
-                pool.shutdown(wait=True, cancel_futures=True)
+            return in_flight(self._answer, docs)
 
         def greedy_until(self, docs: list[Doc]) -> list[ModelResponse]:
             answers = dict(self.answers_as_completed(docs))
             return [answers[i] for i in range(len(docs))]
 
-        def loglikelihood(self, docs: list[Doc]) -> list[ModelResponse]:
-            raise IfplayError(
-                "engine 'vllm' without a GPU scores generative tasks only; "
-                "run log-likelihood tasks with --engine transformers"
+        def _choice_logprob(self, ids: tuple[list[int], list[int]]) -> tuple[float, bool]:
+            context, continuation = ids
+            # vLLM scores a prompt only with room for one generated token after it.
+            joined = (context + continuation)[-(self.max_length - 1) :]
+            reply = client.completions.create(
+                model=server.model_name,
+                prompt=joined,
+                max_tokens=1,
+                temperature=0.0,
+                extra_body={"prompt_logprobs": 0},
             )
+            scores = reply.choices[0].model_dump().get("prompt_logprobs")
+            if not scores or len(scores) != len(joined):
+                raise IfplayError(
+                    f"vLLM server at {server.base_url} returned no prompt log-probabilities"
+                )
+            return continuation_logprobs(scores, continuation[-len(joined) :])
+
+        def loglikelihood(self, docs: list[Doc]) -> list[ModelResponse]:
+            """Each doc's choices scored as continuations of its chat-templated prompt."""
+            encoded = [
+                self.tok_encode_pair(
+                    self.prompt_manager.prepare_prompt(doc), doc.choices, pairwise=True
+                )
+                for doc in docs
+            ]
+            pairs = [
+                (context, continuation)
+                for contexts, continuations in encoded
+                for context, continuation in zip(contexts, continuations, strict=True)
+            ]
+            scores = iter(score for _, score in sorted(in_flight(self._choice_logprob, pairs)))
+            answers = []
+            for contexts, continuations in encoded:
+                choice_scores = [next(scores) for _ in continuations]
+                answers.append(
+                    ModelResponse(
+                        logprobs=[total for total, _ in choice_scores],
+                        argmax_logits_eq_gold=[greedy for _, greedy in choice_scores],
+                        input_tokens=contexts[0],
+                        output_tokens=continuations,
+                    )
+                )
+            return answers
 
         def loglikelihood_rolling(self, docs: list[Doc]) -> list[ModelResponse]:
             raise IfplayError(
-                "engine 'vllm' without a GPU scores generative tasks only; "
-                "run sharegpt_ppl with --engine transformers"
+                "engine 'vllm' without a GPU does not score rolling log-likelihood; "
+                "run that task with --engine transformers"
             )
 
     return ServedModel()
