@@ -7,8 +7,9 @@ requests are in flight at once; vLLM's continuous batching schedules them.
 
 Log-likelihood requests (`sharegpt_ppl`) are scored from vLLM's prompt log-probabilities: context and
 continuation are tokenized as lighteval's transformers path does (`tok_encode_pair`, pairwise), the
-joined ids are cut from the left to the model's length, and the continuation's token log-probabilities
-are summed; `argmax_logits_eq_gold` holds when each continuation token was the model's top choice
+joined ids are cut from the left to the server's `max_model_len` less one (vLLM scores a prompt only
+with room for one generated token; transformers cuts to the full length), and the continuation's
+token log-probabilities are summed; `argmax_logits_eq_gold` holds when each continuation token was the model's top choice
 (vLLM's rank 1). Rolling log-likelihood (whole-text perplexity) is not served.
 """
 
@@ -44,9 +45,8 @@ def continuation_logprobs(
     (a string) to `{"logprob", "rank", ...}`; the first prompt token has none and is skipped.
     Raises `IfplayError` when an entry does not score its own token."""
     total, greedy = 0.0, True
-    if not continuation:
-        return total, greedy
-    for token, entry in zip(continuation, prompt_logprobs[-len(continuation) :], strict=True):
+    scored_tail = prompt_logprobs[len(prompt_logprobs) - len(continuation) :]
+    for token, entry in zip(continuation, scored_tail, strict=True):
         if entry is None:
             continue
         scored = entry.get(str(token))
@@ -65,7 +65,7 @@ def served_eval_model(spec: ModelSpec, path: str, generation: Any, cache_dir: Pa
     from lighteval.tasks.requests import Doc
     from lighteval.utils.cache_management import SampleCache
     from openai import OpenAI
-    from transformers import AutoConfig, AutoTokenizer
+    from transformers import AutoTokenizer
 
     from ifplay.vllm_server import REQUEST_TIMEOUT_S, ServerSettings, served
 
@@ -80,11 +80,9 @@ def served_eval_model(spec: ModelSpec, path: str, generation: Any, cache_dir: Pa
             self._cache = SampleCache(self.config)
             self._tokenizer = AutoTokenizer.from_pretrained(path)
             self.prompt_manager = PromptManager(use_chat_template=True, tokenizer=self._tokenizer)
-            text_config = AutoConfig.from_pretrained(path).get_text_config()
-            self._checkpoint_length = int(
-                getattr(text_config, "max_position_embeddings", None)
-                or getattr(self._tokenizer, "model_max_length", 8192)
-            )
+            # The length the server was started with (the spec's `max_model_len` or the checkpoint's).
+            (card,) = [m for m in client.models.list().data if m.id == server.model_name]
+            self._served_length = int(card.model_dump()["max_model_len"])
 
         @property
         def tokenizer(self) -> Any:
@@ -96,8 +94,8 @@ def served_eval_model(spec: ModelSpec, path: str, generation: Any, cache_dir: Pa
 
         @property
         def max_length(self) -> int:
-            """The served context length: the spec's `max_model_len`, else the checkpoint's."""
-            return spec.max_model_len or self._checkpoint_length
+            """The server's context length, as it reports it."""
+            return self._served_length
 
         def _answer(self, doc: Doc) -> ModelResponse:
             ids = self._tokenizer(
@@ -133,7 +131,6 @@ def served_eval_model(spec: ModelSpec, path: str, generation: Any, cache_dir: Pa
 
         def _choice_logprob(self, ids: tuple[list[int], list[int]]) -> tuple[float, bool]:
             context, continuation = ids
-            # vLLM scores a prompt only with room for one generated token after it.
             joined = (context + continuation)[-(self.max_length - 1) :]
             reply = client.completions.create(
                 model=server.model_name,
